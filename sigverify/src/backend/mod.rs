@@ -1,0 +1,147 @@
+//! Pluggable signature-verification backends.
+//!
+//! A [`Backend`] takes a batch of signatures and returns one verdict per signature,
+//! in order. The caller decides what goes into a batch: the pipeline groups by
+//! source so that one spammer's bad signatures only slow down its own batches.
+//! [`verify_transactions`] lifts any backend to whole transactions.
+
+mod cpu;
+mod sizer;
+
+pub use cpu::{CpuBackend, CpuConfig};
+pub use sizer::BatchSizer;
+
+use std::{fmt, str::FromStr};
+
+use crate::{
+    ed25519::{SigError, SigVerdict, SignatureInput},
+    rule::Rule,
+    txn::{ParseError, Transaction},
+};
+
+/// A signature verifier: CPU today, simulated or real FPGA behind the same trait.
+///
+/// Backends take `&mut self` so that each worker thread owns one, with its own
+/// scratch memory and statistics; nothing is shared between workers.
+pub trait Backend: Send {
+    /// The backend's name as used on the command line (`cpu`, `fpga-sim`).
+    fn name(&self) -> &'static str;
+
+    /// Writes into `out[i]` the verdict for `inputs[i]` under `rule`.
+    ///
+    /// `out` has the same length as `inputs`. Verdicts must equal
+    /// [`ed25519::verify`](crate::ed25519::verify) for every input, whatever the
+    /// batch composition.
+    fn verify_signatures(&mut self, rule: Rule, inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]);
+}
+
+/// The verdict on one transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxVerdict {
+    /// Every signature verified.
+    Valid,
+    /// The bytes are not a well-formed transaction; no crypto was done.
+    Malformed(ParseError),
+    /// Signature `index` (and possibly later ones) failed.
+    BadSignature {
+        /// Position of the first failing signature in the transaction.
+        index: usize,
+        /// Why it failed.
+        reason: SigError,
+    },
+}
+
+impl TxVerdict {
+    /// Whether the transaction may be forwarded.
+    pub fn is_valid(&self) -> bool {
+        matches!(self, TxVerdict::Valid)
+    }
+}
+
+/// Verifies parsed transactions as one batch of signatures: a transaction is valid
+/// only if every signature i verifies over its message with signer key i.
+///
+/// `out` is cleared and gets one verdict per transaction, in order.
+pub fn verify_transactions(
+    backend: &mut dyn Backend,
+    rule: Rule,
+    transactions: &[Transaction<'_>],
+    out: &mut Vec<TxVerdict>,
+) {
+    let inputs: Vec<SignatureInput<'_>> = transactions
+        .iter()
+        .flat_map(|tx| {
+            let message = tx.message();
+            tx.signatures()
+                .iter()
+                .zip(tx.signer_keys())
+                .map(move |(signature, pubkey)| SignatureInput {
+                    pubkey,
+                    signature,
+                    message,
+                })
+        })
+        .collect();
+    let mut verdicts = vec![Ok(()); inputs.len()];
+    backend.verify_signatures(rule, &inputs, &mut verdicts);
+
+    out.clear();
+    let mut rest = verdicts.as_slice();
+    for tx in transactions {
+        let (own, tail) = rest.split_at(tx.signatures().len().min(rest.len()));
+        rest = tail;
+        let first_failure = own
+            .iter()
+            .enumerate()
+            .find_map(|(index, verdict)| verdict.err().map(|reason| (index, reason)));
+        out.push(match first_failure {
+            None => TxVerdict::Valid,
+            Some((index, reason)) => TxVerdict::BadSignature { index, reason },
+        });
+    }
+}
+
+/// The backends Rampart knows, by command-line name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BackendKind {
+    /// Verification on the CPU ([`CpuBackend`]).
+    #[default]
+    Cpu,
+    /// The Verilog core under Verilator (built by the `fpga` crate).
+    FpgaSim,
+}
+
+impl BackendKind {
+    /// The backend's command-line name.
+    pub fn label(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => "cpu",
+            BackendKind::FpgaSim => "fpga-sim",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// The name given is not a known backend.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown backend {given:?}: expected cpu or fpga-sim")]
+pub struct UnknownBackend {
+    /// What was given.
+    pub given: String,
+}
+
+impl FromStr for BackendKind {
+    type Err = UnknownBackend;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        [BackendKind::Cpu, BackendKind::FpgaSim]
+            .into_iter()
+            .find(|kind| kind.label() == s)
+            .ok_or_else(|| UnknownBackend { given: s.to_owned() })
+    }
+}

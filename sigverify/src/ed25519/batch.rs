@@ -1,0 +1,227 @@
+//! Random-linear-combination batch verification for the cofactored rules, with
+//! bisection so that bad signatures are found without poisoning their batch.
+//!
+//! For signatures i with random 128-bit weights z_i the batch holds iff
+//! `[8]( [Σ z_i S_i]B + Σ [z_i](−R_i) + Σ [z_i k_i](−A_i) ) = 0`. If every
+//! signature satisfies its own cofactored equation the sum is exactly zero; if one
+//! does not, the sum is non-zero except with probability about 2^-125 over the
+//! weights, which are drawn fresh from the OS for every call. Signatures sharing
+//! a public key share one multiscalar term.
+
+use std::collections::HashMap;
+
+use solana_ed25519::{
+    constants::ED25519_BASEPOINT_POINT,
+    edwards::EdwardsPoint,
+    scalar::Scalar,
+    traits::{IsIdentity, VartimeMultiscalarMul},
+};
+
+use super::{prepared::Prepared, SigError, SigVerdict, SignatureInput};
+use crate::rule::Rule;
+
+/// What a batch call did, for adaptive batch sizing and benchmarks.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BatchStats {
+    /// Signatures rejected before the equation (encoding, order, S range).
+    pub precheck_rejected: usize,
+    /// Signatures that decoded but failed the equation; these are the ones that
+    /// make a batch fall back to bisection.
+    pub equation_rejected: usize,
+    /// Multiscalar multiplications run (1 when the whole batch is valid).
+    pub multiscalar_checks: usize,
+    /// Single-signature equation checks run during bisection.
+    pub single_checks: usize,
+}
+
+/// Verifies `inputs` under a cofactored `rule`, writing one verdict per input into
+/// `out` (same order). Verdicts equal [`verify`](super::verify) for every input.
+///
+/// `rule` must be cofactored; for [`Rule::Strict`] every signature is checked on
+/// its own, since no batch equation gives strict's verdicts.
+pub fn verify_batch_cofactored(
+    rule: Rule,
+    inputs: &[SignatureInput<'_>],
+    out: &mut [SigVerdict],
+) -> BatchStats {
+    let mut stats = BatchStats::default();
+    if !rule.is_cofactored() {
+        for (input, verdict) in inputs.iter().zip(out.iter_mut()) {
+            *verdict = super::verify(rule, input);
+            stats.single_checks += 1;
+            match verdict {
+                Err(SigError::Equation) => stats.equation_rejected += 1,
+                Err(_) => stats.precheck_rejected += 1,
+                Ok(()) => {}
+            }
+        }
+        return stats;
+    }
+
+    let mut batch = Batch::with_capacity(inputs.len());
+    for (position, (input, verdict)) in inputs.iter().zip(out.iter_mut()).enumerate() {
+        match Prepared::new(rule, input) {
+            Ok(prepared) => batch.push(position, input.pubkey, prepared),
+            Err(reason) => {
+                *verdict = Err(reason);
+                stats.precheck_rejected += 1;
+            }
+        }
+    }
+    if batch.draw_weights().is_err() {
+        // No OS randomness: a batch equation would not be sound, so fall back to
+        // the exact per-signature check.
+        batch.weights.clear();
+    }
+    let all: Vec<usize> = (0..batch.signatures.len()).collect();
+    batch.resolve(&all, false, &mut stats);
+    for (slot, position) in batch.positions.iter().enumerate() {
+        let valid = batch.valid[slot];
+        out[*position] = if valid { Ok(()) } else { Err(SigError::Equation) };
+        stats.equation_rejected += usize::from(!valid);
+    }
+    stats
+}
+
+/// The decoded signatures of one batch call and the scratch for bisection.
+struct Batch {
+    /// Decoded signatures that passed every pre-check.
+    signatures: Vec<Prepared>,
+    /// Index in the caller's input of each decoded signature.
+    positions: Vec<usize>,
+    /// Index into `keys` of each signature's public key.
+    key_of: Vec<usize>,
+    /// Distinct −A points in this batch.
+    keys: Vec<EdwardsPoint>,
+    /// Distinct public-key encodings, to find shared keys.
+    key_index: HashMap<[u8; 32], usize>,
+    /// Random weight z_i per signature; empty means "check one by one".
+    weights: Vec<Scalar>,
+    /// Equation verdict per signature, filled by `resolve`.
+    valid: Vec<bool>,
+    /// Per-key summed coefficients (scratch for one multiscalar check).
+    key_coefficients: Vec<Option<Scalar>>,
+}
+
+impl Batch {
+    fn with_capacity(n: usize) -> Self {
+        Batch {
+            signatures: Vec::with_capacity(n),
+            positions: Vec::with_capacity(n),
+            key_of: Vec::with_capacity(n),
+            keys: Vec::with_capacity(n),
+            key_index: HashMap::with_capacity(n),
+            weights: Vec::new(),
+            valid: Vec::new(),
+            key_coefficients: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, position: usize, pubkey: &[u8; 32], prepared: Prepared) {
+        let next = self.keys.len();
+        let key = *self.key_index.entry(*pubkey).or_insert(next);
+        if key == next {
+            self.keys.push(prepared.minus_a);
+        }
+        self.key_of.push(key);
+        self.positions.push(position);
+        self.signatures.push(prepared);
+    }
+
+    /// Draws a fresh 128-bit weight per signature from the OS.
+    fn draw_weights(&mut self) -> Result<(), getrandom::Error> {
+        let mut bytes = vec![0u8; 16 * self.signatures.len()];
+        getrandom::fill(&mut bytes)?;
+        self.weights = bytes
+            .chunks_exact(16)
+            .map(|chunk| {
+                let mut wide = [0u8; 32];
+                wide[..16].copy_from_slice(chunk);
+                Scalar::from_bytes_mod_order(wide)
+            })
+            .collect();
+        self.valid = vec![false; self.signatures.len()];
+        self.key_coefficients = vec![None; self.keys.len()];
+        Ok(())
+    }
+
+    /// Sets `valid` for every signature in `items`. `known_bad` says a check over
+    /// exactly these items already failed, so at least one of them is invalid.
+    fn resolve(&mut self, items: &[usize], known_bad: bool, stats: &mut BatchStats) {
+        if self.weights.is_empty() {
+            self.valid = vec![false; self.signatures.len()];
+            for &i in items {
+                stats.single_checks += 1;
+                self.valid[i] = self.signatures[i].equation_holds();
+            }
+            return;
+        }
+        match items {
+            [] => {}
+            [only] => {
+                self.valid[*only] = !known_bad && self.check(items, stats);
+            }
+            _ => {
+                if !known_bad && self.check(items, stats) {
+                    self.mark_valid(items);
+                    return;
+                }
+                let (left, right) = items.split_at(items.len() / 2);
+                if self.check(left, stats) {
+                    // The whole failed and the left half holds: the bad ones are right.
+                    self.mark_valid(left);
+                    self.resolve(right, true, stats);
+                } else {
+                    self.resolve(left, true, stats);
+                    self.resolve(right, false, stats);
+                }
+            }
+        }
+    }
+
+    fn mark_valid(&mut self, items: &[usize]) {
+        for &i in items {
+            self.valid[i] = true;
+        }
+    }
+
+    /// Whether the equation holds for `items` taken together.
+    fn check(&mut self, items: &[usize], stats: &mut BatchStats) -> bool {
+        if let [only] = items {
+            stats.single_checks += 1;
+            return self.signatures[*only].equation_holds();
+        }
+        stats.multiscalar_checks += 1;
+        let mut scalars = Vec::with_capacity(2 * items.len() + 1);
+        let mut points = Vec::with_capacity(2 * items.len() + 1);
+        let mut base_coefficient = Scalar::ZERO;
+        let mut touched = Vec::with_capacity(items.len());
+        for &i in items {
+            let signature = &self.signatures[i];
+            let z = self.weights[i];
+            base_coefficient += z * signature.s;
+            scalars.push(z);
+            points.push(signature.minus_r);
+            let key = self.key_of[i];
+            let term = z * signature.k;
+            match &mut self.key_coefficients[key] {
+                Some(sum) => *sum += term,
+                empty => {
+                    *empty = Some(term);
+                    touched.push(key);
+                }
+            }
+        }
+        for key in touched {
+            if let Some(coefficient) = self.key_coefficients[key].take() {
+                scalars.push(coefficient);
+                points.push(self.keys[key]);
+            }
+        }
+        scalars.push(base_coefficient);
+        points.push(ED25519_BASEPOINT_POINT);
+        EdwardsPoint::vartime_multiscalar_mul(&scalars, &points)
+            .mul_by_cofactor()
+            .is_identity()
+    }
+}

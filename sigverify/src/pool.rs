@@ -1,0 +1,233 @@
+//! A pool of verify workers, each owning one backend, fed through bounded
+//! lock-free queues (crossbeam).
+//!
+//! The pool is the only place in this crate that starts threads. Batches go in
+//! whole and come out whole, with one verdict per transaction in input order;
+//! a full input queue is reported to the caller, who decides to wait or shed.
+
+use std::{
+    thread::{self, JoinHandle},
+    time::{Duration, Instant},
+};
+
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+
+use crate::{
+    backend::{verify_transactions, Backend, TxVerdict},
+    rule::Rule,
+    txn::Transaction,
+};
+
+/// A batch of wire transactions to verify. `T` is whatever owns the bytes
+/// (a `Vec<u8>`, a pooled buffer, a packet with metadata).
+#[derive(Debug)]
+pub struct Job<T> {
+    /// Caller's identifier, returned with the verdicts.
+    pub id: u64,
+    /// The rule to verify under.
+    pub rule: Rule,
+    /// The transactions, as received on the wire.
+    pub transactions: Vec<T>,
+}
+
+/// A verified batch: the job's transactions back, with one verdict each.
+#[derive(Debug)]
+pub struct Done<T> {
+    /// The job's identifier.
+    pub id: u64,
+    /// The transactions, in the order they were submitted.
+    pub transactions: Vec<T>,
+    /// `verdicts[i]` is the verdict on `transactions[i]`.
+    pub verdicts: Vec<TxVerdict>,
+    /// Time the worker spent on the batch (parse and verify).
+    pub busy: Duration,
+    /// Index of the worker that did it.
+    pub worker: usize,
+}
+
+/// Errors from handing a job to the pool.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError<T> {
+    /// Every worker is busy and the queue is full; the job is handed back.
+    #[error("verify queue full")]
+    Full(Job<T>),
+    /// The pool has shut down; the job is handed back.
+    #[error("verify pool stopped")]
+    Stopped(Job<T>),
+}
+
+/// Settings of a [`VerifyPool`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Worker threads, one backend each. Default: one per available core.
+    pub threads: usize,
+    /// Jobs that may wait in the input queue (and results in the output queue)
+    /// per worker. Default 4.
+    pub queue_per_worker: usize,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        PoolConfig {
+            threads: thread::available_parallelism().map_or(1, usize::from),
+            queue_per_worker: 4,
+        }
+    }
+}
+
+/// Worker threads that verify [`Job`]s and send back [`Done`]s.
+pub struct VerifyPool<T> {
+    jobs: Option<Sender<Job<T>>>,
+    done: Receiver<Done<T>>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl<T: AsRef<[u8]> + Send + 'static> VerifyPool<T> {
+    /// Starts `config.threads` workers, each with a backend from `make_backend`.
+    ///
+    /// # Errors
+    /// If the OS refuses to start a thread.
+    pub fn start<F>(config: PoolConfig, make_backend: F) -> std::io::Result<Self>
+    where
+        F: Fn(usize) -> Box<dyn Backend>,
+    {
+        let threads = config.threads.max(1);
+        let depth = threads * config.queue_per_worker.max(1);
+        let (job_tx, job_rx) = bounded::<Job<T>>(depth);
+        let (done_tx, done_rx) = bounded::<Done<T>>(depth);
+        let mut workers = Vec::with_capacity(threads);
+        for worker in 0..threads {
+            let backend = make_backend(worker);
+            let jobs = job_rx.clone();
+            let done = done_tx.clone();
+            let handle = thread::Builder::new()
+                .name(format!("verify-{worker}"))
+                .spawn(move || run_worker(worker, backend, jobs, done))?;
+            workers.push(handle);
+        }
+        Ok(VerifyPool {
+            jobs: Some(job_tx),
+            done: done_rx,
+            workers,
+        })
+    }
+
+    /// Number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Queues a job without waiting.
+    ///
+    /// # Errors
+    /// [`SubmitError::Full`] when the queue is full, so the caller can shed.
+    pub fn try_submit(&self, job: Job<T>) -> Result<(), SubmitError<T>> {
+        let Some(jobs) = &self.jobs else {
+            return Err(SubmitError::Stopped(job));
+        };
+        jobs.try_send(job).map_err(|err| match err {
+            TrySendError::Full(job) => SubmitError::Full(job),
+            TrySendError::Disconnected(job) => SubmitError::Stopped(job),
+        })
+    }
+
+    /// Queues a job, waiting for room (for trusted producers such as benchmarks).
+    ///
+    /// # Errors
+    /// [`SubmitError::Stopped`] if the workers are gone.
+    pub fn submit(&self, job: Job<T>) -> Result<(), SubmitError<T>> {
+        let Some(jobs) = &self.jobs else {
+            return Err(SubmitError::Stopped(job));
+        };
+        jobs.send(job).map_err(|err| SubmitError::Stopped(err.into_inner()))
+    }
+
+    /// The queue of finished batches.
+    pub fn done(&self) -> &Receiver<Done<T>> {
+        &self.done
+    }
+
+    /// Waits up to `timeout` for a finished batch.
+    pub fn recv_timeout(&self, timeout: Duration) -> Option<Done<T>> {
+        self.done.recv_timeout(timeout).ok()
+    }
+
+    /// Stops taking jobs, lets the workers finish what is queued, and returns
+    /// every result not yet received.
+    pub fn shutdown(mut self) -> Vec<Done<T>> {
+        self.jobs = None;
+        let mut rest = Vec::new();
+        for handle in std::mem::take(&mut self.workers) {
+            while !handle.is_finished() {
+                rest.extend(self.done.recv_timeout(Duration::from_millis(1)));
+            }
+            // A worker that panicked has lost only its own batch; nothing to add.
+            let _ = handle.join();
+        }
+        rest.extend(self.done.try_iter());
+        rest
+    }
+}
+
+impl<T> Drop for VerifyPool<T> {
+    fn drop(&mut self) {
+        self.jobs = None;
+        // Drain so that no worker blocks on a full result queue, then join.
+        for handle in std::mem::take(&mut self.workers) {
+            while !handle.is_finished() {
+                while self.done.try_recv().is_ok() {}
+                thread::sleep(Duration::from_micros(200));
+            }
+            let _ = handle.join();
+        }
+    }
+}
+
+fn run_worker<T: AsRef<[u8]>>(
+    worker: usize,
+    mut backend: Box<dyn Backend>,
+    jobs: Receiver<Job<T>>,
+    done: Sender<Done<T>>,
+) {
+    let mut verdicts = Vec::new();
+    for job in jobs {
+        let started = Instant::now();
+        let result = verify_job(backend.as_mut(), &job, &mut verdicts);
+        let finished = Done {
+            id: job.id,
+            transactions: job.transactions,
+            verdicts: result,
+            busy: started.elapsed(),
+            worker,
+        };
+        if done.send(finished).is_err() {
+            return;
+        }
+    }
+}
+
+/// Parses every transaction of a job and verifies the well-formed ones together.
+fn verify_job<T: AsRef<[u8]>>(
+    backend: &mut dyn Backend,
+    job: &Job<T>,
+    scratch: &mut Vec<TxVerdict>,
+) -> Vec<TxVerdict> {
+    let mut verdicts = Vec::with_capacity(job.transactions.len());
+    let mut parsed = Vec::with_capacity(job.transactions.len());
+    let mut slots = Vec::with_capacity(job.transactions.len());
+    for (slot, bytes) in job.transactions.iter().enumerate() {
+        match Transaction::parse(bytes.as_ref()) {
+            Ok(tx) => {
+                parsed.push(tx);
+                slots.push(slot);
+                verdicts.push(TxVerdict::Valid);
+            }
+            Err(error) => verdicts.push(TxVerdict::Malformed(error)),
+        }
+    }
+    verify_transactions(backend, job.rule, &parsed, scratch);
+    for (slot, verdict) in slots.into_iter().zip(scratch.drain(..)) {
+        verdicts[slot] = verdict;
+    }
+    verdicts
+}
