@@ -56,25 +56,6 @@ pub enum SubmitError<T> {
     Stopped(Job<T>),
 }
 
-/// Settings of a [`VerifyPool`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PoolConfig {
-    /// Worker threads, one backend each. Default: one per available core.
-    pub threads: usize,
-    /// Jobs that may wait in the input queue (and results in the output queue)
-    /// per worker. Default 4.
-    pub queue_per_worker: usize,
-}
-
-impl Default for PoolConfig {
-    fn default() -> Self {
-        PoolConfig {
-            threads: thread::available_parallelism().map_or(1, usize::from),
-            queue_per_worker: 4,
-        }
-    }
-}
-
 /// Worker threads that verify [`Job`]s and send back [`Done`]s.
 pub struct VerifyPool<T> {
     jobs: Option<Sender<Job<T>>>,
@@ -83,21 +64,18 @@ pub struct VerifyPool<T> {
 }
 
 impl<T: AsRef<[u8]> + Send + 'static> VerifyPool<T> {
-    /// Starts `config.threads` workers, each with a backend from `make_backend`.
+    /// Starts one worker thread per backend. Up to `queue_per_worker` jobs per
+    /// worker may wait in the input queue (and as many results in the output
+    /// queue) before [`try_submit`](Self::try_submit) reports it full.
     ///
     /// # Errors
     /// If the OS refuses to start a thread.
-    pub fn start<F>(config: PoolConfig, make_backend: F) -> std::io::Result<Self>
-    where
-        F: Fn(usize) -> Box<dyn Backend>,
-    {
-        let threads = config.threads.max(1);
-        let depth = threads * config.queue_per_worker.max(1);
+    pub fn start(backends: Vec<Box<dyn Backend>>, queue_per_worker: usize) -> std::io::Result<Self> {
+        let depth = backends.len().max(1) * queue_per_worker.max(1);
         let (job_tx, job_rx) = bounded::<Job<T>>(depth);
         let (done_tx, done_rx) = bounded::<Done<T>>(depth);
-        let mut workers = Vec::with_capacity(threads);
-        for worker in 0..threads {
-            let backend = make_backend(worker);
+        let mut workers = Vec::with_capacity(backends.len());
+        for (worker, backend) in backends.into_iter().enumerate() {
             let jobs = job_rx.clone();
             let done = done_tx.clone();
             let handle = thread::Builder::new()

@@ -1,0 +1,337 @@
+//! `rampart bench sigverify`: verifies/s of a backend through the verify pool,
+//! next to ed25519-dalek `verify` and `verify_strict` measured in the same run on
+//! the same transactions, with a per-batch latency histogram.
+
+use std::{
+    io::Write,
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use ed25519_dalek::Verifier;
+use hdrhistogram::Histogram;
+use rampart_sigverify::{
+    backend::BackendKind,
+    pool::{Job, VerifyPool},
+    txn::Transaction,
+    Rule,
+};
+use serde::Serialize;
+
+use crate::loadgen::{self, GeneratedTx, KeyMode, TxSpec};
+
+/// Arguments of `rampart bench sigverify`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Signature rule: strict, zip215 or zip215-amended.
+    #[arg(long, default_value = "strict")]
+    rule: Rule,
+    /// Verification backend.
+    #[arg(long, default_value = "cpu")]
+    backend: BackendKind,
+    /// Verify worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Transactions per batch handed to a worker (and largest RLC batch).
+    #[arg(long, default_value_t = 256)]
+    batch: usize,
+    /// Signed message size in bytes (legacy up to 1167, v1 above).
+    #[arg(long, default_value_t = 256)]
+    msg_size: usize,
+    /// Share of transactions with an invalid signature.
+    #[arg(long, default_value_t = 0.0)]
+    invalid_fraction: f64,
+    /// Signing keys: `distinct` (one per transaction) or `sharedN` (N keys reused).
+    #[arg(long, default_value = "distinct", value_parser = parse_keys)]
+    keys: KeyMode,
+    /// Seconds to measure each contender.
+    #[arg(long, default_value_t = 3.0)]
+    seconds: f64,
+    /// Distinct transactions to generate (cycled through while measuring).
+    #[arg(long, default_value_t = 8192)]
+    transactions: usize,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_keys(text: &str) -> Result<KeyMode, String> {
+    if text == "distinct" {
+        return Ok(KeyMode::Distinct);
+    }
+    text.strip_prefix("shared")
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .map(KeyMode::Shared)
+        .ok_or_else(|| format!("expected `distinct` or `sharedN` (e.g. shared8), got {text:?}"))
+}
+
+/// The machine-readable result.
+#[derive(Debug, Serialize)]
+struct Report {
+    rule: String,
+    backend: String,
+    threads: usize,
+    batch: usize,
+    msg_size: usize,
+    invalid_fraction: f64,
+    keys: String,
+    verifies_per_sec: f64,
+    verifies_per_sec_per_core: f64,
+    baseline_verify_per_sec: f64,
+    baseline_verify_strict_per_sec: f64,
+    ratio_vs_verify: f64,
+    ratio_vs_verify_strict: f64,
+    one_thread_verifies_per_sec: Option<f64>,
+    speedup_vs_one_thread: Option<f64>,
+    p50_batch_us: u64,
+    p99_batch_us: u64,
+    p999_batch_us: u64,
+    verdict_mismatches: u64,
+}
+
+/// Runs `rampart bench sigverify`.
+///
+/// # Errors
+/// Bad arguments, a backend that is not built, or a thread that cannot start.
+pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
+    if args.batch == 0 || args.transactions == 0 || args.seconds <= 0.0 {
+        bail!("--batch, --transactions and --seconds must be positive");
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
+    if threads == 0 {
+        bail!("--threads must be at least 1");
+    }
+    super::make_backend(args.backend, args.batch)?;
+    let keys = match args.keys {
+        KeyMode::Distinct => "distinct".to_owned(),
+        KeyMode::Shared(n) => format!("shared{n}"),
+    };
+    progress(&format!(
+        "generating {} signed transactions ({} B messages, {keys} keys, {:.0}% invalid)",
+        args.transactions,
+        args.msg_size,
+        args.invalid_fraction * 100.0
+    ));
+    let txs = loadgen::generate(&TxSpec {
+        count: args.transactions,
+        message_size: args.msg_size,
+        invalid_fraction: args.invalid_fraction,
+        keys: args.keys,
+        seed: 0x5eed,
+    })
+    .context("bad transaction spec")?;
+    let window = Duration::from_secs_f64(args.seconds);
+
+    let baseline_verify = baseline(&txs, window, "dalek verify", |key, msg, sig| {
+        key.verify(msg, sig).is_ok()
+    })?;
+    let baseline_strict = baseline(&txs, window, "dalek verify_strict", |key, msg, sig| {
+        key.verify_strict(msg, sig).is_ok()
+    })?;
+    let ours = measure_pool(args, threads, &txs, window)?;
+    let one_thread = if threads > 1 {
+        Some(measure_pool(args, 1, &txs, window)?.verifies_per_sec)
+    } else {
+        None
+    };
+
+    let per_core = ours.verifies_per_sec / threads as f64;
+    let report = Report {
+        rule: args.rule.to_string(),
+        backend: args.backend.to_string(),
+        threads,
+        batch: args.batch,
+        msg_size: args.msg_size,
+        invalid_fraction: args.invalid_fraction,
+        keys,
+        verifies_per_sec: ours.verifies_per_sec,
+        verifies_per_sec_per_core: per_core,
+        baseline_verify_per_sec: baseline_verify,
+        baseline_verify_strict_per_sec: baseline_strict,
+        ratio_vs_verify: per_core / baseline_verify,
+        ratio_vs_verify_strict: per_core / baseline_strict,
+        one_thread_verifies_per_sec: one_thread,
+        speedup_vs_one_thread: one_thread.map(|one| ours.verifies_per_sec / one),
+        p50_batch_us: ours.latency.value_at_quantile(0.5),
+        p99_batch_us: ours.latency.value_at_quantile(0.99),
+        p999_batch_us: ours.latency.value_at_quantile(0.999),
+        verdict_mismatches: ours.mismatches,
+    };
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_table(&report);
+    }
+    if report.verdict_mismatches > 0 {
+        bail!(
+            "{} verdicts differed from how the transactions were generated",
+            report.verdict_mismatches
+        );
+    }
+    Ok(())
+}
+
+fn progress(line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "[bench] {line}");
+}
+
+/// Single-threaded signatures/s of a dalek function over the same transactions,
+/// decoding the key each time as the validator does.
+fn baseline<F, R>(txs: &[GeneratedTx], window: Duration, name: &str, verify: F) -> anyhow::Result<f64>
+where
+    F: Fn(&ed25519_dalek::VerifyingKey, &[u8], &ed25519_dalek::Signature) -> R,
+{
+    let parsed = parse_all(txs)?;
+    let started = Instant::now();
+    let mut done = 0u64;
+    'outer: loop {
+        for tx in &parsed {
+            for (key, signature) in tx.signer_keys().iter().zip(tx.signatures()) {
+                if let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(key) {
+                    std::hint::black_box(verify(
+                        &key,
+                        tx.message(),
+                        &ed25519_dalek::Signature::from_bytes(signature),
+                    ));
+                }
+                done += 1;
+            }
+            if done % 64 == 0 && started.elapsed() >= window {
+                break 'outer;
+            }
+        }
+    }
+    let rate = done as f64 / started.elapsed().as_secs_f64();
+    progress(&format!("{name}: {rate:.0} verifies/s (1 thread)"));
+    Ok(rate)
+}
+
+fn parse_all(txs: &[GeneratedTx]) -> anyhow::Result<Vec<Transaction<'_>>> {
+    txs.iter()
+        .map(|tx| Transaction::parse(&tx.bytes).context("generated transaction does not parse"))
+        .collect()
+}
+
+struct PoolRun {
+    verifies_per_sec: f64,
+    latency: Histogram<u64>,
+    mismatches: u64,
+}
+
+/// Feeds batches to a verify pool for `window`, keeping every worker busy.
+fn measure_pool(
+    args: &BenchArgs,
+    threads: usize,
+    txs: &[GeneratedTx],
+    window: Duration,
+) -> anyhow::Result<PoolRun> {
+    let backends = (0..threads)
+        .map(|_| super::make_backend(args.backend, args.batch))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let pool = VerifyPool::<Vec<u8>>::start(backends, 2).context("cannot start verify workers")?;
+    let batches: Vec<(Vec<Vec<u8>>, Vec<bool>)> = txs
+        .chunks(args.batch)
+        .map(|chunk| {
+            (
+                chunk.iter().map(|tx| tx.bytes.clone()).collect(),
+                chunk.iter().map(|tx| tx.valid).collect(),
+            )
+        })
+        .collect();
+    let signatures_per_tx = 1u64;
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut mismatches = 0u64;
+    let mut verified = 0u64;
+    let mut next = 0usize;
+    let mut in_flight = 0usize;
+    let mut measuring_from: Option<Instant> = None;
+    let warmup_until = Instant::now() + Duration::from_millis(300);
+    let mut last_progress = Instant::now();
+    let mut counted_since = 0u64;
+    let max_in_flight = threads * 3;
+    loop {
+        let measuring = measuring_from.map(|from| from.elapsed() < window).unwrap_or(true);
+        while measuring && in_flight < max_in_flight {
+            let (transactions, _) = &batches[next % batches.len()];
+            let job = Job {
+                id: next as u64,
+                rule: args.rule,
+                transactions: transactions.clone(),
+            };
+            if pool.submit(job).is_err() {
+                bail!("verify workers stopped");
+            }
+            next += 1;
+            in_flight += 1;
+        }
+        if in_flight == 0 {
+            break;
+        }
+        let Some(done) = pool.recv_timeout(Duration::from_secs(30)) else {
+            bail!("verify workers made no progress for 30 s");
+        };
+        in_flight -= 1;
+        let (_, expected) = &batches[done.id as usize % batches.len()];
+        mismatches += done
+            .verdicts
+            .iter()
+            .zip(expected)
+            .filter(|(verdict, valid)| verdict.is_valid() != **valid)
+            .count() as u64;
+        match measuring_from {
+            None if Instant::now() >= warmup_until => measuring_from = Some(Instant::now()),
+            None => {}
+            Some(from) if from.elapsed() < window => {
+                verified += done.verdicts.len() as u64 * signatures_per_tx;
+                counted_since += done.verdicts.len() as u64;
+                let _ = latency.record(done.busy.as_micros().max(1) as u64);
+            }
+            Some(_) => {}
+        }
+        if last_progress.elapsed() >= Duration::from_secs(1) {
+            let rate = counted_since as f64 / last_progress.elapsed().as_secs_f64();
+            progress(&format!("rampart {} ({threads} threads): {rate:.0} verifies/s", args.rule));
+            last_progress = Instant::now();
+            counted_since = 0;
+        }
+    }
+    let elapsed = measuring_from.map_or(window, |from| from.elapsed().min(window));
+    let _ = pool.shutdown();
+    Ok(PoolRun {
+        verifies_per_sec: verified as f64 / elapsed.as_secs_f64(),
+        latency,
+        mismatches,
+    })
+}
+
+fn print_table(r: &Report) {
+    println!("rampart bench sigverify");
+    println!(
+        "  rule {}  backend {}  threads {}  batch {}  msg {} B  keys {}  invalid {:.0}%",
+        r.rule,
+        r.backend,
+        r.threads,
+        r.batch,
+        r.msg_size,
+        r.keys,
+        r.invalid_fraction * 100.0
+    );
+    println!("  rampart               {:>10.0} verifies/s  ({:.0} per core)", r.verifies_per_sec, r.verifies_per_sec_per_core);
+    println!("  dalek verify          {:>10.0} verifies/s  (1 thread)", r.baseline_verify_per_sec);
+    println!("  dalek verify_strict   {:>10.0} verifies/s  (1 thread)", r.baseline_verify_strict_per_sec);
+    println!("  per core vs verify        {:.2}x", r.ratio_vs_verify);
+    println!("  per core vs verify_strict {:.2}x", r.ratio_vs_verify_strict);
+    if let (Some(one), Some(speedup)) = (r.one_thread_verifies_per_sec, r.speedup_vs_one_thread) {
+        println!("  1 thread              {one:>10.0} verifies/s  -> {speedup:.2}x with {} threads", r.threads);
+    }
+    println!(
+        "  batch time p50 {} us  p99 {} us  p99.9 {} us",
+        r.p50_batch_us, r.p99_batch_us, r.p999_batch_us
+    );
+    println!("  verdict mismatches {}", r.verdict_mismatches);
+}

@@ -1,0 +1,66 @@
+//! The `rampart` command line: one module per subcommand.
+
+mod bench_sigverify;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Rampart: a validator networking appliance.
+#[derive(Debug, Parser)]
+#[command(name = "rampart", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check signatures from JSON lines against a rule (conformance tool).
+    Verify(verify::VerifyArgs),
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Signature verification throughput against same-run dalek baselines.
+    Sigverify(bench_sigverify::BenchArgs),
+}
+
+/// Parses the command line, runs the subcommand, and turns errors into a
+/// message on stderr and a non-zero exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Verify(args) => verify::run(&args),
+        Command::Bench(BenchCommand::Sigverify(args)) => bench_sigverify::run(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("rampart: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Builds the backend named on the command line.
+fn make_backend(
+    kind: rampart_sigverify::backend::BackendKind,
+    max_batch: usize,
+) -> anyhow::Result<Box<dyn rampart_sigverify::backend::Backend>> {
+    use rampart_sigverify::backend::{BackendKind, CpuBackend, CpuConfig};
+    match kind {
+        BackendKind::Cpu => Ok(Box::new(CpuBackend::new(CpuConfig {
+            max_batch,
+            ..CpuConfig::default()
+        }))),
+        BackendKind::FpgaSim => anyhow::bail!(
+            "backend fpga-sim is not part of this build yet: the Verilog core and its \
+             Verilator harness are not written; use --backend cpu"
+        ),
+    }
+}

@@ -1,0 +1,8 @@
+//! Rampart's userspace: the command-line tool and, as later layers land, the
+//! daemon (XDP loader, QUIC ingress, verify pipeline, forwarder).
+//!
+//! - [`cli`] parses the command line and runs one subcommand per module.
+//! - [`loadgen`] builds realistic signed transactions for benchmarks and tests.
+
+pub mod cli;
+pub mod loadgen;
