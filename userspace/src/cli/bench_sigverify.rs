@@ -201,7 +201,7 @@ where
                 }
                 done += 1;
             }
-            if done % 64 == 0 && started.elapsed() >= window {
+            if done.is_multiple_of(64) && started.elapsed() >= window {
                 break 'outer;
             }
         }

@@ -151,17 +151,10 @@ fn parse_line(line: &str) -> Line {
 }
 
 fn parse_value(value: &serde_json::Value) -> Line {
-    match parse_case(value) {
-        Ok((pubkey, signature, message)) => Line::Case {
-            pubkey,
-            signature,
-            message,
-        },
-        Err(reason) => Line::Invalid(reason),
-    }
+    parse_case(value).unwrap_or_else(Line::Invalid)
 }
 
-fn parse_case(value: &serde_json::Value) -> Result<([u8; 32], [u8; 64], Vec<u8>), String> {
+fn parse_case(value: &serde_json::Value) -> Result<Line, String> {
     let object = value.as_object().ok_or("not a JSON object")?;
     let field = |names: &[&str]| -> Result<Vec<u8>, String> {
         let (name, text) = names
@@ -182,7 +175,11 @@ fn parse_case(value: &serde_json::Value) -> Result<([u8; 32], [u8; 64], Vec<u8>)
     let signature: [u8; 64] = signature
         .try_into()
         .map_err(|v: Vec<u8>| format!("signature is {} bytes, expected 64", v.len()))?;
-    Ok((pubkey, signature, message))
+    Ok(Line::Case {
+        pubkey,
+        signature,
+        message,
+    })
 }
 
 #[cfg(test)]

@@ -1,0 +1,86 @@
+//! Parse, strict single-signature verification, and zip215 batches of 16, 64
+//! and 256, on transactions from Rampart's own load generator.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rampart::loadgen::{self, KeyMode, TxSpec};
+use rampart_sigverify::{
+    backend::{Backend, CpuBackend, CpuConfig},
+    ed25519,
+    txn::Transaction,
+    Rule, SigVerdict, SignatureInput,
+};
+
+fn transactions(count: usize, message_size: usize) -> Vec<Vec<u8>> {
+    loadgen::generate(&TxSpec {
+        count,
+        message_size,
+        invalid_fraction: 0.0,
+        keys: KeyMode::Distinct,
+        seed: 42,
+    })
+    .expect("valid spec")
+    .into_iter()
+    .map(|tx| tx.bytes)
+    .collect()
+}
+
+fn parse(c: &mut Criterion) {
+    let mut group = c.benchmark_group("parse");
+    for (name, size) in [("legacy_256", 256), ("legacy_1167", 1167), ("v1_4032", 4032)] {
+        let txs = transactions(1, size);
+        group.throughput(Throughput::Elements(1));
+        group.bench_function(name, |b| {
+            b.iter(|| Transaction::parse(std::hint::black_box(&txs[0])).map(|tx| tx.signatures().len()))
+        });
+    }
+    group.finish();
+}
+
+fn strict_single(c: &mut Criterion) {
+    let txs = transactions(64, 256);
+    let parsed: Vec<Transaction<'_>> = txs.iter().map(|tx| Transaction::parse(tx).expect("parses")).collect();
+    let mut group = c.benchmark_group("strict_single");
+    group.throughput(Throughput::Elements(1));
+    let mut i = 0;
+    group.bench_function("rampart", |b| {
+        b.iter(|| {
+            let tx = &parsed[i % parsed.len()];
+            i += 1;
+            ed25519::verify(
+                Rule::Strict,
+                &SignatureInput {
+                    pubkey: &tx.signer_keys()[0],
+                    signature: &tx.signatures()[0],
+                    message: tx.message(),
+                },
+            )
+        })
+    });
+    group.finish();
+}
+
+fn zip215_batch(c: &mut Criterion) {
+    let txs = transactions(256, 256);
+    let parsed: Vec<Transaction<'_>> = txs.iter().map(|tx| Transaction::parse(tx).expect("parses")).collect();
+    let inputs: Vec<SignatureInput<'_>> = parsed
+        .iter()
+        .map(|tx| SignatureInput {
+            pubkey: &tx.signer_keys()[0],
+            signature: &tx.signatures()[0],
+            message: tx.message(),
+        })
+        .collect();
+    let mut group = c.benchmark_group("zip215_batch");
+    for size in [16usize, 64, 256] {
+        let mut backend = CpuBackend::new(CpuConfig { max_batch: size, adaptive: false });
+        let mut out: Vec<SigVerdict> = vec![Ok(()); size];
+        group.throughput(Throughput::Elements(size as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(size), &size, |b, &size| {
+            b.iter(|| backend.verify_signatures(Rule::Zip215, &inputs[..size], &mut out))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse, strict_single, zip215_batch);
+criterion_main!(benches);
