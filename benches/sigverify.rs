@@ -26,11 +26,17 @@ fn transactions(count: usize, message_size: usize) -> Vec<Vec<u8>> {
 
 fn parse(c: &mut Criterion) {
     let mut group = c.benchmark_group("parse");
-    for (name, size) in [("legacy_256", 256), ("legacy_1167", 1167), ("v1_4032", 4032)] {
+    for (name, size) in [
+        ("legacy_256", 256),
+        ("legacy_1167", 1167),
+        ("v1_4032", 4032),
+    ] {
         let txs = transactions(1, size);
         group.throughput(Throughput::Elements(1));
         group.bench_function(name, |b| {
-            b.iter(|| Transaction::parse(std::hint::black_box(&txs[0])).map(|tx| tx.signatures().len()))
+            b.iter(|| {
+                Transaction::parse(std::hint::black_box(&txs[0])).map(|tx| tx.signatures().len())
+            })
         });
     }
     group.finish();
@@ -38,7 +44,10 @@ fn parse(c: &mut Criterion) {
 
 fn strict_single(c: &mut Criterion) {
     let txs = transactions(64, 256);
-    let parsed: Vec<Transaction<'_>> = txs.iter().map(|tx| Transaction::parse(tx).expect("parses")).collect();
+    let parsed: Vec<Transaction<'_>> = txs
+        .iter()
+        .map(|tx| Transaction::parse(tx).expect("parses"))
+        .collect();
     let mut group = c.benchmark_group("strict_single");
     group.throughput(Throughput::Elements(1));
     let mut i = 0;
@@ -61,7 +70,10 @@ fn strict_single(c: &mut Criterion) {
 
 fn zip215_batch(c: &mut Criterion) {
     let txs = transactions(256, 256);
-    let parsed: Vec<Transaction<'_>> = txs.iter().map(|tx| Transaction::parse(tx).expect("parses")).collect();
+    let parsed: Vec<Transaction<'_>> = txs
+        .iter()
+        .map(|tx| Transaction::parse(tx).expect("parses"))
+        .collect();
     let inputs: Vec<SignatureInput<'_>> = parsed
         .iter()
         .map(|tx| SignatureInput {
@@ -72,7 +84,10 @@ fn zip215_batch(c: &mut Criterion) {
         .collect();
     let mut group = c.benchmark_group("zip215_batch");
     for size in [16usize, 64, 256] {
-        let mut backend = CpuBackend::new(CpuConfig { max_batch: size, adaptive: false });
+        let mut backend = CpuBackend::new(CpuConfig {
+            max_batch: size,
+            adaptive: false,
+        });
         let mut out: Vec<SigVerdict> = vec![Ok(()); size];
         group.throughput(Throughput::Elements(size as u64));
         group.bench_with_input(BenchmarkId::from_parameter(size), &size, |b, &size| {

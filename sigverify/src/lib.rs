@@ -9,9 +9,9 @@
 //! - [`ed25519`] holds the per-signature and batch verification under each rule.
 //! - [`backend`] is the pluggable batch-verify interface and its CPU implementation.
 
-pub mod txn;
 pub mod ed25519;
 pub mod rule;
+pub mod txn;
 
 pub use ed25519::{SigError, SigVerdict, SignatureInput};
 pub use rule::Rule;

@@ -70,7 +70,10 @@ impl<T: AsRef<[u8]> + Send + 'static> VerifyPool<T> {
     ///
     /// # Errors
     /// If the OS refuses to start a thread.
-    pub fn start(backends: Vec<Box<dyn Backend>>, queue_per_worker: usize) -> std::io::Result<Self> {
+    pub fn start(
+        backends: Vec<Box<dyn Backend>>,
+        queue_per_worker: usize,
+    ) -> std::io::Result<Self> {
         let depth = backends.len().max(1) * queue_per_worker.max(1);
         let (job_tx, job_rx) = bounded::<Job<T>>(depth);
         let (done_tx, done_rx) = bounded::<Done<T>>(depth);
@@ -117,7 +120,8 @@ impl<T: AsRef<[u8]> + Send + 'static> VerifyPool<T> {
         let Some(jobs) = &self.jobs else {
             return Err(SubmitError::Stopped(job));
         };
-        jobs.send(job).map_err(|err| SubmitError::Stopped(err.into_inner()))
+        jobs.send(job)
+            .map_err(|err| SubmitError::Stopped(err.into_inner()))
     }
 
     /// The queue of finished batches.

@@ -65,7 +65,9 @@ impl FromStr for Rule {
         Rule::ALL
             .into_iter()
             .find(|rule| rule.label() == s)
-            .ok_or_else(|| UnknownRule { given: s.to_owned() })
+            .ok_or_else(|| UnknownRule {
+                given: s.to_owned(),
+            })
     }
 }
 

@@ -20,7 +20,10 @@ fn check_all_paths(rule: Rule, cases: &[Case]) -> usize {
         let single = ed25519::verify(rule, &case.input());
         if single.is_ok() != expected[i] {
             mismatches += 1;
-            eprintln!("{rule} single: case {i} ({}) expected {} got {single:?}", case.note, expected[i]);
+            eprintln!(
+                "{rule} single: case {i} ({}) expected {} got {single:?}",
+                case.note, expected[i]
+            );
         }
     }
 
@@ -33,7 +36,10 @@ fn check_all_paths(rule: Rule, cases: &[Case]) -> usize {
         for (i, verdict) in verdicts.iter().enumerate() {
             if verdict.is_ok() != expected[i] {
                 mismatches += 1;
-                eprintln!("{rule} {path}: case {i} ({}) expected {} got {verdict:?}", cases[i].note, expected[i]);
+                eprintln!(
+                    "{rule} {path}: case {i} ({}) expected {} got {verdict:?}",
+                    cases[i].note, expected[i]
+                );
             }
         }
     }
@@ -84,7 +90,12 @@ fn rfc8032_vectors_pass_every_rule_and_mutations_fail() {
         use ed25519_dalek::Signer;
         let signature: [u8; 64] = hex::decode(signature).unwrap().try_into().unwrap();
         assert_eq!(signing.sign(&message).to_bytes(), signature);
-        let case = Case { pubkey: hex32(public), signature, message, note: "rfc8032" };
+        let case = Case {
+            pubkey: hex32(public),
+            signature,
+            message,
+            note: "rfc8032",
+        };
         for rule in Rule::ALL {
             assert_eq!(ed25519::verify(rule, &case.input()), Ok(()), "{rule}");
         }
@@ -105,7 +116,10 @@ fn speccheck_cases() -> Vec<Case> {
     rows.iter()
         .map(|row| Case {
             pubkey: hex32(row["pub_key"].as_str().unwrap()),
-            signature: hex::decode(row["signature"].as_str().unwrap()).unwrap().try_into().unwrap(),
+            signature: hex::decode(row["signature"].as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap(),
             message: hex::decode(row["message"].as_str().unwrap()).unwrap(),
             note: "speccheck",
         })
@@ -136,8 +150,15 @@ fn differential_random_and_mutated_cases() {
     }
     // The generator must actually reach the places where the rules differ.
     let accepted = |rule| cases.iter().filter(|case| oracle(rule, case)).count();
-    let (strict, zip215, amended) = (accepted(Rule::Strict), accepted(Rule::Zip215), accepted(Rule::Zip215Amended));
-    eprintln!("accepted of {}: strict {strict}, zip215 {zip215}, amended {amended}", cases.len());
+    let (strict, zip215, amended) = (
+        accepted(Rule::Strict),
+        accepted(Rule::Zip215),
+        accepted(Rule::Zip215Amended),
+    );
+    eprintln!(
+        "accepted of {}: strict {strict}, zip215 {zip215}, amended {amended}",
+        cases.len()
+    );
     assert!(zip215 > amended && amended > strict / 2 && zip215 > strict);
 }
 
@@ -149,7 +170,10 @@ fn every_small_order_encoding_is_rejected_as_key_by_strict_and_amended() {
         case.pubkey = encoding;
         for rule in [Rule::Strict, Rule::Zip215Amended] {
             let verdict = ed25519::verify(rule, &case.input());
-            assert!(verdict.is_err(), "{rule} accepted small-order key {encoding:02x?}");
+            assert!(
+                verdict.is_err(),
+                "{rule} accepted small-order key {encoding:02x?}"
+            );
         }
     }
 }
@@ -172,13 +196,23 @@ fn batch_verdicts_equal_single_verdicts_for_every_mix() {
         for size in 1..=8usize {
             for mask in 0u32..(1 << size) {
                 let cases: Vec<Case> = (0..size)
-                    .map(|i| if mask & (1 << i) != 0 { bad[i].clone() } else { good[i].clone() })
+                    .map(|i| {
+                        if mask & (1 << i) != 0 {
+                            bad[i].clone()
+                        } else {
+                            good[i].clone()
+                        }
+                    })
                     .collect();
                 let inputs: Vec<_> = cases.iter().map(Case::input).collect();
                 let mut out: Vec<SigVerdict> = vec![Ok(()); size];
                 verify_batch_cofactored(rule, &inputs, &mut out);
                 for (i, verdict) in out.iter().enumerate() {
-                    assert_eq!(verdict.is_err(), mask & (1 << i) != 0, "{rule} size {size} mask {mask:b}");
+                    assert_eq!(
+                        verdict.is_err(),
+                        mask & (1 << i) != 0,
+                        "{rule} size {size} mask {mask:b}"
+                    );
                     assert_eq!(*verdict, ed25519::verify(rule, &inputs[i]));
                 }
             }
@@ -199,7 +233,12 @@ fn shared_keys_batch_like_distinct_keys() {
             if i % 9 == 4 {
                 signature[40] ^= 4;
             }
-            Case { pubkey: signing.verifying_key().to_bytes(), signature, message, note: "shared key" }
+            Case {
+                pubkey: signing.verifying_key().to_bytes(),
+                signature,
+                message,
+                note: "shared key",
+            }
         })
         .collect();
     assert_eq!(check_all_paths(Rule::Zip215, &cases), 0);

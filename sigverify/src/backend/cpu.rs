@@ -68,7 +68,12 @@ impl Backend for CpuBackend {
         "cpu"
     }
 
-    fn verify_signatures(&mut self, rule: Rule, inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
+    fn verify_signatures(
+        &mut self,
+        rule: Rule,
+        inputs: &[SignatureInput<'_>],
+        out: &mut [SigVerdict],
+    ) {
         if !rule.is_cofactored() {
             for (input, verdict) in inputs.iter().zip(out.iter_mut()) {
                 *verdict = ed25519::verify(rule, input);

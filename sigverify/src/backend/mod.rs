@@ -32,7 +32,12 @@ pub trait Backend: Send {
     /// `out` has the same length as `inputs`. Verdicts must equal
     /// [`ed25519::verify`](crate::ed25519::verify) for every input, whatever the
     /// batch composition.
-    fn verify_signatures(&mut self, rule: Rule, inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]);
+    fn verify_signatures(
+        &mut self,
+        rule: Rule,
+        inputs: &[SignatureInput<'_>],
+        out: &mut [SigVerdict],
+    );
 }
 
 /// The verdict on one transaction.
@@ -142,6 +147,8 @@ impl FromStr for BackendKind {
         [BackendKind::Cpu, BackendKind::FpgaSim]
             .into_iter()
             .find(|kind| kind.label() == s)
-            .ok_or_else(|| UnknownBackend { given: s.to_owned() })
+            .ok_or_else(|| UnknownBackend {
+                given: s.to_owned(),
+            })
     }
 }

@@ -30,7 +30,8 @@ pub struct BatchStats {
     pub equation_rejected: usize,
     /// Multiscalar multiplications run (1 when the whole batch is valid).
     pub multiscalar_checks: usize,
-    /// Single-signature equation checks run during bisection.
+    /// Single-signature equation checks (only without OS randomness, or for
+    /// strict, which has no batch equation).
     pub single_checks: usize,
 }
 
@@ -68,16 +69,22 @@ pub fn verify_batch_cofactored(
             }
         }
     }
-    if batch.draw_weights().is_err() {
-        // No OS randomness: a batch equation would not be sound, so fall back to
-        // the exact per-signature check.
-        batch.weights.clear();
-    }
     let all: Vec<usize> = (0..batch.signatures.len()).collect();
-    batch.resolve(&all, false, &mut stats);
+    if batch.draw_weights().is_ok() {
+        let sum = batch.weighted_sum(&all, &mut stats);
+        batch.resolve(&all, sum, &mut stats);
+    } else {
+        // No OS randomness: a batch equation would not be sound, so fall back
+        // to the exact per-signature check.
+        batch.check_each(&all, &mut stats);
+    }
     for (slot, position) in batch.positions.iter().enumerate() {
         let valid = batch.valid[slot];
-        out[*position] = if valid { Ok(()) } else { Err(SigError::Equation) };
+        out[*position] = if valid {
+            Ok(())
+        } else {
+            Err(SigError::Equation)
+        };
         stats.equation_rejected += usize::from(!valid);
     }
     stats
@@ -95,7 +102,7 @@ struct Batch {
     keys: Vec<EdwardsPoint>,
     /// Distinct public-key encodings, to find shared keys.
     key_index: HashMap<[u8; 32], usize>,
-    /// Random weight z_i per signature; empty means "check one by one".
+    /// Random weight z_i per signature.
     weights: Vec<Scalar>,
     /// Equation verdict per signature, filled by `resolve`.
     valid: Vec<bool>,
@@ -131,51 +138,51 @@ impl Batch {
     /// Draws a fresh 128-bit weight per signature from the OS.
     fn draw_weights(&mut self) -> Result<(), getrandom::Error> {
         let mut bytes = vec![0u8; 16 * self.signatures.len()];
+        self.valid = vec![false; self.signatures.len()];
+        self.key_coefficients = vec![None; self.keys.len()];
         getrandom::fill(&mut bytes)?;
         self.weights = bytes
             .chunks_exact(16)
             .map(|chunk| {
                 let mut wide = [0u8; 32];
                 wide[..16].copy_from_slice(chunk);
+                // Top bit set: z is never zero, so a lone signature's weighted
+                // equation fails exactly when its own equation fails.
+                wide[15] |= 0x80;
                 Scalar::from_bytes_mod_order(wide)
             })
             .collect();
-        self.valid = vec![false; self.signatures.len()];
-        self.key_coefficients = vec![None; self.keys.len()];
         Ok(())
     }
 
-    /// Sets `valid` for every signature in `items`. `known_bad` says a check over
-    /// exactly these items already failed, so at least one of them is invalid.
-    fn resolve(&mut self, items: &[usize], known_bad: bool, stats: &mut BatchStats) {
-        if self.weights.is_empty() {
-            self.valid = vec![false; self.signatures.len()];
-            for &i in items {
-                stats.single_checks += 1;
-                self.valid[i] = self.signatures[i].equation_holds();
-            }
+    /// Sets `valid` for every signature in `items`, whose weighted sum (before
+    /// the cofactor) is `sum`.
+    ///
+    /// The weighted sum is linear in the signatures, so when a set fails only
+    /// its left half needs a new multiscalar multiplication: the right half's
+    /// sum is the difference. One bad signature among n costs multiscalar work
+    /// over about n points in all, and no single-signature check.
+    fn resolve(&mut self, items: &[usize], sum: EdwardsPoint, stats: &mut BatchStats) {
+        if sum.mul_by_cofactor().is_identity() {
+            self.mark_valid(items);
             return;
         }
-        match items {
-            [] => {}
-            [only] => {
-                self.valid[*only] = !known_bad && self.check(items, stats);
-            }
-            _ => {
-                if !known_bad && self.check(items, stats) {
-                    self.mark_valid(items);
-                    return;
-                }
-                let (left, right) = items.split_at(items.len() / 2);
-                if self.check(left, stats) {
-                    // The whole failed and the left half holds: the bad ones are right.
-                    self.mark_valid(left);
-                    self.resolve(right, true, stats);
-                } else {
-                    self.resolve(left, true, stats);
-                    self.resolve(right, false, stats);
-                }
-            }
+        if items.len() <= 1 {
+            // A lone signature whose own weighted equation fails is invalid:
+            // z ≠ 0 and the cofactor clears only torsion.
+            return;
+        }
+        let (left, right) = items.split_at(items.len() / 2);
+        let left_sum = self.weighted_sum(left, stats);
+        self.resolve(left, left_sum, stats);
+        self.resolve(right, sum - left_sum, stats);
+    }
+
+    /// Checks every signature of `items` on its own (when no randomness).
+    fn check_each(&mut self, items: &[usize], stats: &mut BatchStats) {
+        for &i in items {
+            stats.single_checks += 1;
+            self.valid[i] = self.signatures[i].equation_holds();
         }
     }
 
@@ -185,12 +192,8 @@ impl Batch {
         }
     }
 
-    /// Whether the equation holds for `items` taken together.
-    fn check(&mut self, items: &[usize], stats: &mut BatchStats) -> bool {
-        if let [only] = items {
-            stats.single_checks += 1;
-            return self.signatures[*only].equation_holds();
-        }
+    /// `[Σ z_i S_i]B + Σ [z_i](−R_i) + Σ [z_i k_i](−A_i)` over `items`.
+    fn weighted_sum(&mut self, items: &[usize], stats: &mut BatchStats) -> EdwardsPoint {
         stats.multiscalar_checks += 1;
         let mut scalars = Vec::with_capacity(2 * items.len() + 1);
         let mut points = Vec::with_capacity(2 * items.len() + 1);
@@ -221,7 +224,5 @@ impl Batch {
         scalars.push(base_coefficient);
         points.push(ED25519_BASEPOINT_POINT);
         EdwardsPoint::vartime_multiscalar_mul(&scalars, &points)
-            .mul_by_cofactor()
-            .is_identity()
     }
 }

@@ -77,7 +77,11 @@ pub(crate) fn decode_r(bytes: &[u8; 32], amended: bool) -> Result<EdwardsPoint, 
     decode_point(
         bytes,
         amended,
-        [SigError::RNonCanonical, SigError::RInvalid, SigError::RSmallOrder],
+        [
+            SigError::RNonCanonical,
+            SigError::RInvalid,
+            SigError::RSmallOrder,
+        ],
     )
 }
 
@@ -105,8 +109,7 @@ impl Prepared {
     pub fn equation_holds(&self) -> bool {
         let (rho, tau, flip) = self.k.heea_decompose();
         let a_term = if flip { -self.minus_a } else { self.minus_a };
-        let combined =
-            EdwardsPoint::vartime_triple_scalar_mul_basepoint(
+        let combined = EdwardsPoint::vartime_triple_scalar_mul_basepoint(
             &tau,
             &self.minus_r,
             &rho,

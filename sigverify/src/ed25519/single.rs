@@ -44,20 +44,20 @@ fn verify_strict(input: &SignatureInput<'_>) -> SigVerdict {
         Ok(s) => s,
         Err(not_canonical) => return Err(strict_r_reason(&r_bytes).unwrap_or(not_canonical)),
     };
-    let recomputed =
-        EdwardsPoint::vartime_double_scalar_mul_basepoint(&challenge(input), &-a, &s);
+    let recomputed = EdwardsPoint::vartime_double_scalar_mul_basepoint(&challenge(input), &-a, &s);
     if recomputed.compress().0 == r_bytes {
         if recomputed.is_small_order() {
             return Err(SigError::RSmallOrder);
         }
         Ok(())
     } else {
-        let reason = strict_r_reason(&r_bytes).unwrap_or(if is_canonical_point_encoding(&r_bytes) {
-            SigError::Equation
-        } else {
-            // R decodes, but a recomputed (canonical) encoding can never equal it.
-            SigError::RNonCanonical
-        });
+        let reason =
+            strict_r_reason(&r_bytes).unwrap_or(if is_canonical_point_encoding(&r_bytes) {
+                SigError::Equation
+            } else {
+                // R decodes, but a recomputed (canonical) encoding can never equal it.
+                SigError::RNonCanonical
+            });
         Err(reason)
     }
 }

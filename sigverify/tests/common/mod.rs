@@ -139,7 +139,11 @@ pub fn non_canonical_encodings() -> Vec<[u8; 32]> {
 
 /// SHA-512(R ‖ A ‖ M) mod L.
 pub fn challenge(r: &[u8; 32], a: &[u8; 32], message: &[u8]) -> Scalar {
-    let digest = Sha512::new().chain_update(r).chain_update(a).chain_update(message).finalize();
+    let digest = Sha512::new()
+        .chain_update(r)
+        .chain_update(a)
+        .chain_update(message)
+        .finalize();
     let mut wide = [0u8; 64];
     wide.copy_from_slice(&digest);
     Scalar::from_bytes_mod_order_wide(&wide)
@@ -160,7 +164,13 @@ pub fn sign_raw(a: &Scalar, pubkey: &[u8; 32], nonce: &Scalar, message: &[u8]) -
 /// Signs with a raw nonce point encoding R given as bytes (for small-order or
 /// non-canonical R): S = r + k·a where R decodes to a point with discrete log r
 /// only for the honest part; the verdict is up to the rule.
-pub fn sign_with_r(a: &Scalar, pubkey: &[u8; 32], r_bytes: &[u8; 32], r: &Scalar, message: &[u8]) -> [u8; 64] {
+pub fn sign_with_r(
+    a: &Scalar,
+    pubkey: &[u8; 32],
+    r_bytes: &[u8; 32],
+    r: &Scalar,
+    message: &[u8],
+) -> [u8; 64] {
     let k = challenge(r_bytes, pubkey, message);
     let s = r + k * a;
     let mut sig = [0u8; 64];
@@ -269,7 +279,9 @@ pub fn generate(rng: &mut Rng, count: usize) -> Vec<Case> {
                 let (a, pubkey) = keypair(rng);
                 let nonce = Scalar::from_bytes_mod_order(rng.bytes());
                 let torsion = EIGHT_TORSION[1 + rng.below(7) as usize];
-                let r_bytes = (ED25519_BASEPOINT_POINT * nonce + torsion).compress().to_bytes();
+                let r_bytes = (ED25519_BASEPOINT_POINT * nonce + torsion)
+                    .compress()
+                    .to_bytes();
                 case.pubkey = pubkey;
                 case.signature = sign_with_r(&a, &pubkey, &r_bytes, &nonce, &case.message);
                 case.note = "mixed-order R";
@@ -279,7 +291,8 @@ pub fn generate(rng: &mut Rng, count: usize) -> Vec<Case> {
                 case.pubkey = non_canonical[rng.below(non_canonical.len() as u64) as usize];
                 let r = Scalar::from_bytes_mod_order(rng.bytes());
                 let r_bytes = (ED25519_BASEPOINT_POINT * r).compress().to_bytes();
-                case.signature = sign_with_r(&Scalar::ZERO, &case.pubkey, &r_bytes, &r, &case.message);
+                case.signature =
+                    sign_with_r(&Scalar::ZERO, &case.pubkey, &r_bytes, &r, &case.message);
                 case.note = "non-canonical A";
             }
             12 => {
@@ -319,16 +332,22 @@ fn dalek_verify_strict(case: &Case) -> bool {
     let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&case.pubkey) else {
         return false;
     };
-    key.verify_strict(&case.message, &ed25519_dalek::Signature::from_bytes(&case.signature))
-        .is_ok()
+    key.verify_strict(
+        &case.message,
+        &ed25519_dalek::Signature::from_bytes(&case.signature),
+    )
+    .is_ok()
 }
 
 fn zebra_verify(case: &Case) -> bool {
     let Ok(key) = ed25519_zebra::VerificationKey::try_from(case.pubkey) else {
         return false;
     };
-    key.verify(&ed25519_zebra::Signature::from_bytes(&case.signature), &case.message)
-        .is_ok()
+    key.verify(
+        &ed25519_zebra::Signature::from_bytes(&case.signature),
+        &case.message,
+    )
+    .is_ok()
 }
 
 fn is_weak(bytes: &[u8; 32]) -> bool {
@@ -342,12 +361,20 @@ pub fn oracle(rule: Rule, case: &Case) -> bool {
     match rule {
         Rule::Strict => {
             let agave = signature.verify(&case.pubkey, &case.message);
-            assert_eq!(agave, dalek_verify_strict(case), "strict oracles disagree on {case:?}");
+            assert_eq!(
+                agave,
+                dalek_verify_strict(case),
+                "strict oracles disagree on {case:?}"
+            );
             agave
         }
         Rule::Zip215 => {
             let agave = signature.verify_non_strict(&case.pubkey, &case.message);
-            assert_eq!(agave, zebra_verify(case), "zip215 oracles disagree on {case:?}");
+            assert_eq!(
+                agave,
+                zebra_verify(case),
+                "zip215 oracles disagree on {case:?}"
+            );
             agave
         }
         Rule::Zip215Amended => {

@@ -51,6 +51,10 @@ pub struct BenchArgs {
     /// Distinct transactions to generate (cycled through while measuring).
     #[arg(long, default_value_t = 8192)]
     transactions: usize,
+    /// Keep the batch size fixed at --batch instead of adapting it to the
+    /// observed failure rate (for tuning the sizer).
+    #[arg(long)]
+    fixed_batch: bool,
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
@@ -105,7 +109,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if threads == 0 {
         bail!("--threads must be at least 1");
     }
-    super::make_backend(args.backend, args.batch)?;
+    super::make_backend(args.backend, args.batch, !args.fixed_batch)?;
     let keys = match args.keys {
         KeyMode::Distinct => "distinct".to_owned(),
         KeyMode::Shared(n) => format!("shared{n}"),
@@ -182,7 +186,12 @@ fn progress(line: &str) {
 
 /// Single-threaded signatures/s of a dalek function over the same transactions,
 /// decoding the key each time as the validator does.
-fn baseline<F, R>(txs: &[GeneratedTx], window: Duration, name: &str, verify: F) -> anyhow::Result<f64>
+fn baseline<F, R>(
+    txs: &[GeneratedTx],
+    window: Duration,
+    name: &str,
+    verify: F,
+) -> anyhow::Result<f64>
 where
     F: Fn(&ed25519_dalek::VerifyingKey, &[u8], &ed25519_dalek::Signature) -> R,
 {
@@ -231,7 +240,7 @@ fn measure_pool(
     window: Duration,
 ) -> anyhow::Result<PoolRun> {
     let backends = (0..threads)
-        .map(|_| super::make_backend(args.backend, args.batch))
+        .map(|_| super::make_backend(args.backend, args.batch, !args.fixed_batch))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let pool = VerifyPool::<Vec<u8>>::start(backends, 2).context("cannot start verify workers")?;
     let batches: Vec<(Vec<Vec<u8>>, Vec<bool>)> = txs
@@ -255,7 +264,9 @@ fn measure_pool(
     let mut counted_since = 0u64;
     let max_in_flight = threads * 3;
     loop {
-        let measuring = measuring_from.map(|from| from.elapsed() < window).unwrap_or(true);
+        let measuring = measuring_from
+            .map(|from| from.elapsed() < window)
+            .unwrap_or(true);
         while measuring && in_flight < max_in_flight {
             let (transactions, _) = &batches[next % batches.len()];
             let job = Job {
@@ -295,7 +306,10 @@ fn measure_pool(
         }
         if last_progress.elapsed() >= Duration::from_secs(1) {
             let rate = counted_since as f64 / last_progress.elapsed().as_secs_f64();
-            progress(&format!("rampart {} ({threads} threads): {rate:.0} verifies/s", args.rule));
+            progress(&format!(
+                "rampart {} ({threads} threads): {rate:.0} verifies/s",
+                args.rule
+            ));
             last_progress = Instant::now();
             counted_since = 0;
         }
@@ -321,13 +335,28 @@ fn print_table(r: &Report) {
         r.keys,
         r.invalid_fraction * 100.0
     );
-    println!("  rampart               {:>10.0} verifies/s  ({:.0} per core)", r.verifies_per_sec, r.verifies_per_sec_per_core);
-    println!("  dalek verify          {:>10.0} verifies/s  (1 thread)", r.baseline_verify_per_sec);
-    println!("  dalek verify_strict   {:>10.0} verifies/s  (1 thread)", r.baseline_verify_strict_per_sec);
+    println!(
+        "  rampart               {:>10.0} verifies/s  ({:.0} per core)",
+        r.verifies_per_sec, r.verifies_per_sec_per_core
+    );
+    println!(
+        "  dalek verify          {:>10.0} verifies/s  (1 thread)",
+        r.baseline_verify_per_sec
+    );
+    println!(
+        "  dalek verify_strict   {:>10.0} verifies/s  (1 thread)",
+        r.baseline_verify_strict_per_sec
+    );
     println!("  per core vs verify        {:.2}x", r.ratio_vs_verify);
-    println!("  per core vs verify_strict {:.2}x", r.ratio_vs_verify_strict);
+    println!(
+        "  per core vs verify_strict {:.2}x",
+        r.ratio_vs_verify_strict
+    );
     if let (Some(one), Some(speedup)) = (r.one_thread_verifies_per_sec, r.speedup_vs_one_thread) {
-        println!("  1 thread              {one:>10.0} verifies/s  -> {speedup:.2}x with {} threads", r.threads);
+        println!(
+            "  1 thread              {one:>10.0} verifies/s  -> {speedup:.2}x with {} threads",
+            r.threads
+        );
     }
     println!(
         "  batch time p50 {} us  p99 {} us  p99.9 {} us",

@@ -51,12 +51,13 @@ pub fn main() -> ExitCode {
 fn make_backend(
     kind: rampart_sigverify::backend::BackendKind,
     max_batch: usize,
+    adaptive: bool,
 ) -> anyhow::Result<Box<dyn rampart_sigverify::backend::Backend>> {
     use rampart_sigverify::backend::{BackendKind, CpuBackend, CpuConfig};
     match kind {
         BackendKind::Cpu => Ok(Box::new(CpuBackend::new(CpuConfig {
             max_batch,
-            ..CpuConfig::default()
+            adaptive,
         }))),
         BackendKind::FpgaSim => anyhow::bail!(
             "backend fpga-sim is not part of this build yet: the Verilog core and its \

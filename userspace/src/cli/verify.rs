@@ -51,7 +51,7 @@ enum Line {
 /// # Errors
 /// When the input cannot be opened or read, or the output cannot be written.
 pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
-    let mut backend = super::make_backend(args.backend, BATCH)?;
+    let mut backend = super::make_backend(args.backend, BATCH, true)?;
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(BufReader::new(io::stdin().lock()))
     } else {
@@ -64,7 +64,9 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
     let mut pending = Vec::with_capacity(BATCH);
     if starts_with_array(&mut reader).context("cannot read input")? {
         let mut text = String::new();
-        reader.read_to_string(&mut text).context("cannot read input")?;
+        reader
+            .read_to_string(&mut text)
+            .context("cannot read input")?;
         let rows: Vec<serde_json::Value> =
             serde_json::from_str(&text).context("input starts with '[' but is not a JSON array")?;
         for row in &rows {
@@ -191,9 +193,18 @@ mod tests {
         for (line, reason) in [
             ("{", "not JSON"),
             ("[]", "not a JSON object"),
-            (r#"{"signature":"00","message":""}"#, "missing field \"pubkey\""),
-            (r#"{"pubkey":"zz","signature":"00","message":""}"#, "not hex"),
-            (r#"{"pubkey":"00","signature":"00","message":""}"#, "pubkey is 1 bytes"),
+            (
+                r#"{"signature":"00","message":""}"#,
+                "missing field \"pubkey\"",
+            ),
+            (
+                r#"{"pubkey":"zz","signature":"00","message":""}"#,
+                "not hex",
+            ),
+            (
+                r#"{"pubkey":"00","signature":"00","message":""}"#,
+                "pubkey is 1 bytes",
+            ),
         ] {
             match parse_line(line) {
                 Line::Invalid(got) => assert!(got.contains(reason), "{line}: {got}"),

@@ -182,7 +182,18 @@ mod tests {
 
     #[test]
     fn generated_transactions_parse_and_verify_as_labelled() {
-        for message_size in [MIN_MESSAGE, 128, 200, 233, 234, 235, 1000, MAX_LEGACY_MESSAGE, 1232, MAX_V1_MESSAGE] {
+        for message_size in [
+            MIN_MESSAGE,
+            128,
+            200,
+            233,
+            234,
+            235,
+            1000,
+            MAX_LEGACY_MESSAGE,
+            1232,
+            MAX_V1_MESSAGE,
+        ] {
             let spec = TxSpec {
                 count: 8,
                 message_size,
@@ -198,14 +209,22 @@ mod tests {
                 .collect();
             for tx in &parsed {
                 assert_eq!(tx.message().len(), message_size, "size {message_size}");
-                let expected = if message_size <= MAX_LEGACY_MESSAGE { Version::Legacy } else { Version::V1 };
+                let expected = if message_size <= MAX_LEGACY_MESSAGE {
+                    Version::Legacy
+                } else {
+                    Version::V1
+                };
                 assert_eq!(tx.version(), expected);
             }
             for rule in Rule::ALL {
                 let mut verdicts = Vec::new();
                 verify_transactions(&mut CpuBackend::default(), rule, &parsed, &mut verdicts);
                 for (tx, verdict) in txs.iter().zip(&verdicts) {
-                    assert_eq!(tx.valid, *verdict == TxVerdict::Valid, "{rule} size {message_size}");
+                    assert_eq!(
+                        tx.valid,
+                        *verdict == TxVerdict::Valid,
+                        "{rule} size {message_size}"
+                    );
                 }
             }
         }
@@ -220,6 +239,9 @@ mod tests {
             keys: KeyMode::Distinct,
             seed: 0,
         };
-        assert_eq!(generate(&spec).unwrap_err(), SpecError::MessageSize(MIN_MESSAGE - 1));
+        assert_eq!(
+            generate(&spec).unwrap_err(),
+            SpecError::MessageSize(MIN_MESSAGE - 1)
+        );
     }
 }
