@@ -42,30 +42,60 @@ fn parse(c: &mut Criterion) {
     group.finish();
 }
 
+/// One signature at a time under each rule, next to the dalek functions.
 fn strict_single(c: &mut Criterion) {
     let txs = transactions(64, 256);
     let parsed: Vec<Transaction<'_>> = txs
         .iter()
         .map(|tx| Transaction::parse(tx).expect("parses"))
         .collect();
+    let inputs: Vec<SignatureInput<'_>> = parsed.iter().map(first_signature).collect();
     let mut group = c.benchmark_group("strict_single");
     group.throughput(Throughput::Elements(1));
+    for rule in Rule::ALL {
+        let mut i = 0;
+        group.bench_function(format!("rampart_{rule}"), |b| {
+            b.iter(|| {
+                i += 1;
+                ed25519::verify(rule, &inputs[i % inputs.len()])
+            })
+        });
+    }
     let mut i = 0;
-    group.bench_function("rampart", |b| {
+    group.bench_function("dalek_verify", |b| {
         b.iter(|| {
-            let tx = &parsed[i % parsed.len()];
             i += 1;
-            ed25519::verify(
-                Rule::Strict,
-                &SignatureInput {
-                    pubkey: &tx.signer_keys()[0],
-                    signature: &tx.signatures()[0],
-                    message: tx.message(),
-                },
-            )
+            dalek(&inputs[i % inputs.len()], false)
+        })
+    });
+    group.bench_function("dalek_verify_strict", |b| {
+        b.iter(|| {
+            i += 1;
+            dalek(&inputs[i % inputs.len()], true)
         })
     });
     group.finish();
+}
+
+fn first_signature<'a>(tx: &Transaction<'a>) -> SignatureInput<'a> {
+    SignatureInput {
+        pubkey: &tx.signer_keys()[0],
+        signature: &tx.signatures()[0],
+        message: tx.message(),
+    }
+}
+
+fn dalek(input: &SignatureInput<'_>, strict: bool) -> bool {
+    use ed25519_dalek::Verifier;
+    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(input.pubkey) else {
+        return false;
+    };
+    let signature = ed25519_dalek::Signature::from_bytes(input.signature);
+    if strict {
+        key.verify_strict(input.message, &signature).is_ok()
+    } else {
+        key.verify(input.message, &signature).is_ok()
+    }
 }
 
 fn zip215_batch(c: &mut Criterion) {
@@ -74,14 +104,7 @@ fn zip215_batch(c: &mut Criterion) {
         .iter()
         .map(|tx| Transaction::parse(tx).expect("parses"))
         .collect();
-    let inputs: Vec<SignatureInput<'_>> = parsed
-        .iter()
-        .map(|tx| SignatureInput {
-            pubkey: &tx.signer_keys()[0],
-            signature: &tx.signatures()[0],
-            message: tx.message(),
-        })
-        .collect();
+    let inputs: Vec<SignatureInput<'_>> = parsed.iter().map(first_signature).collect();
     let mut group = c.benchmark_group("zip215_batch");
     for size in [16usize, 64, 256] {
         let mut backend = CpuBackend::new(CpuConfig {

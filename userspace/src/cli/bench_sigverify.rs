@@ -45,9 +45,12 @@ pub struct BenchArgs {
     /// Signing keys: `distinct` (one per transaction) or `sharedN` (N keys reused).
     #[arg(long, default_value = "distinct", value_parser = parse_keys)]
     keys: KeyMode,
-    /// Seconds to measure each contender.
-    #[arg(long, default_value_t = 3.0)]
+    /// Seconds to measure each contender, split across the rounds.
+    #[arg(long, default_value_t = 4.0)]
     seconds: f64,
+    /// Rounds in which the contenders take turns.
+    #[arg(long, default_value_t = 8)]
+    rounds: usize,
     /// Distinct transactions to generate (cycled through while measuring).
     #[arg(long, default_value_t = 8192)]
     transactions: usize,
@@ -128,20 +131,61 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         seed: 0x5eed,
     })
     .context("bad transaction spec")?;
-    let window = Duration::from_secs_f64(args.seconds);
+    let parsed = parse_all(&txs)?;
+    let expected: Vec<bool> = txs.iter().map(|tx| tx.valid).collect();
+    let batches = Batches::new(&txs, args.batch);
 
-    let baseline_verify = baseline(&txs, window, "dalek verify", |key, msg, sig| {
-        key.verify(msg, sig).is_ok()
-    })?;
-    let baseline_strict = baseline(&txs, window, "dalek verify_strict", |key, msg, sig| {
-        key.verify_strict(msg, sig).is_ok()
-    })?;
-    let ours = measure_pool(args, threads, &txs, window)?;
-    let one_thread = if threads > 1 {
-        Some(measure_pool(args, 1, &txs, window)?.verifies_per_sec)
+    // Contenders take turns in short rounds, so that noise from the rest of the
+    // machine falls on all of them alike instead of on whichever ran last.
+    let rounds = args.rounds.max(1);
+    let slice = Duration::from_secs_f64(args.seconds / rounds as f64);
+    let pool = start_pool(args, threads)?;
+    let one_thread_pool = if threads > 1 {
+        Some(start_pool(args, 1)?)
     } else {
         None
     };
+    let mut verify = Tally::default();
+    let mut verify_strict = Tally::default();
+    let mut ours = PoolTally::new()?;
+    let mut one_thread = PoolTally::new()?;
+    // Warm-up: one slice each, not counted.
+    run_pool_slice(
+        &pool,
+        args.rule,
+        &batches,
+        Duration::from_millis(200),
+        &mut PoolTally::new()?,
+    )?;
+    for round in 0..rounds {
+        verify.add(baseline_slice(&parsed, slice, |key, msg, sig| {
+            key.verify(msg, sig).is_ok()
+        }));
+        verify_strict.add(baseline_slice(&parsed, slice, |key, msg, sig| {
+            key.verify_strict(msg, sig).is_ok()
+        }));
+        run_pool_slice(&pool, args.rule, &batches, slice, &mut ours)?;
+        if let Some(one) = &one_thread_pool {
+            run_pool_slice(one, args.rule, &batches, slice, &mut one_thread)?;
+        }
+        progress(&format!(
+            "round {}/{rounds}: rampart {:.0}/s ({threads} threads), dalek verify {:.0}/s, verify_strict {:.0}/s",
+            round + 1,
+            ours.tally.rate(),
+            verify.rate(),
+            verify_strict.rate()
+        ));
+    }
+    let mismatches =
+        ours.mismatches(&expected, &batches) + one_thread.mismatches(&expected, &batches);
+    let ours = PoolRun {
+        verifies_per_sec: ours.tally.rate(),
+        latency: ours.latency,
+        mismatches,
+    };
+    let baseline_verify = verify.rate();
+    let baseline_strict = verify_strict.rate();
+    let one_thread = one_thread_pool.map(|_| one_thread.tally.rate());
 
     let per_core = ours.verifies_per_sec / threads as f64;
     let report = Report {
@@ -184,22 +228,34 @@ fn progress(line: &str) {
     let _ = writeln!(err, "[bench] {line}");
 }
 
-/// Single-threaded signatures/s of a dalek function over the same transactions,
-/// decoding the key each time as the validator does.
-fn baseline<F, R>(
-    txs: &[GeneratedTx],
-    window: Duration,
-    name: &str,
-    verify: F,
-) -> anyhow::Result<f64>
+/// Signatures verified and time spent, summed over rounds.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    verified: u64,
+    elapsed: Duration,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.verified += other.verified;
+        self.elapsed += other.elapsed;
+    }
+
+    fn rate(&self) -> f64 {
+        self.verified as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+/// One thread running a dalek function over the same transactions for
+/// `window`, decoding the key each time as the validator does.
+fn baseline_slice<F>(parsed: &[Transaction<'_>], window: Duration, verify: F) -> Tally
 where
-    F: Fn(&ed25519_dalek::VerifyingKey, &[u8], &ed25519_dalek::Signature) -> R,
+    F: Fn(&ed25519_dalek::VerifyingKey, &[u8], &ed25519_dalek::Signature) -> bool,
 {
-    let parsed = parse_all(txs)?;
     let started = Instant::now();
-    let mut done = 0u64;
+    let mut verified = 0u64;
     'outer: loop {
-        for tx in &parsed {
+        for tx in parsed {
             for (key, signature) in tx.signer_keys().iter().zip(tx.signatures()) {
                 if let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(key) {
                     std::hint::black_box(verify(
@@ -208,16 +264,17 @@ where
                         &ed25519_dalek::Signature::from_bytes(signature),
                     ));
                 }
-                done += 1;
+                verified += 1;
             }
-            if done.is_multiple_of(64) && started.elapsed() >= window {
+            if verified.is_multiple_of(64) && started.elapsed() >= window {
                 break 'outer;
             }
         }
     }
-    let rate = done as f64 / started.elapsed().as_secs_f64();
-    progress(&format!("{name}: {rate:.0} verifies/s (1 thread)"));
-    Ok(rate)
+    Tally {
+        verified,
+        elapsed: started.elapsed(),
+    }
 }
 
 fn parse_all(txs: &[GeneratedTx]) -> anyhow::Result<Vec<Transaction<'_>>> {
@@ -226,53 +283,93 @@ fn parse_all(txs: &[GeneratedTx]) -> anyhow::Result<Vec<Transaction<'_>>> {
         .collect()
 }
 
+/// The generated transactions cut into the batches handed to workers.
+struct Batches {
+    batches: Vec<Vec<Vec<u8>>>,
+    batch: usize,
+}
+
+impl Batches {
+    fn new(txs: &[GeneratedTx], batch: usize) -> Self {
+        Batches {
+            batches: txs
+                .chunks(batch)
+                .map(|chunk| chunk.iter().map(|tx| tx.bytes.clone()).collect())
+                .collect(),
+            batch,
+        }
+    }
+}
+
 struct PoolRun {
     verifies_per_sec: f64,
     latency: Histogram<u64>,
     mismatches: u64,
 }
 
-/// Feeds batches to a verify pool for `window`, keeping every worker busy.
-fn measure_pool(
-    args: &BenchArgs,
-    threads: usize,
-    txs: &[GeneratedTx],
-    window: Duration,
-) -> anyhow::Result<PoolRun> {
+/// Pool throughput summed over rounds, batch times, and verdicts seen.
+struct PoolTally {
+    tally: Tally,
+    latency: Histogram<u64>,
+    /// (batch index, how many verdicts said valid) per finished batch.
+    valid_counts: Vec<(usize, Vec<bool>)>,
+}
+
+impl PoolTally {
+    fn new() -> anyhow::Result<Self> {
+        Ok(PoolTally {
+            tally: Tally::default(),
+            latency: Histogram::new_with_bounds(1, 60_000_000, 3)?,
+            valid_counts: Vec::new(),
+        })
+    }
+
+    /// Verdicts that differ from how the transactions were generated.
+    fn mismatches(&self, expected: &[bool], batches: &Batches) -> u64 {
+        self.valid_counts
+            .iter()
+            .map(|(index, verdicts)| {
+                let start = index * batches.batch;
+                verdicts
+                    .iter()
+                    .zip(&expected[start..])
+                    .filter(|(got, want)| got != want)
+                    .count() as u64
+            })
+            .sum()
+    }
+}
+
+fn start_pool(args: &BenchArgs, threads: usize) -> anyhow::Result<VerifyPool<Vec<u8>>> {
     let backends = (0..threads)
         .map(|_| super::make_backend(args.backend, args.batch, !args.fixed_batch))
         .collect::<anyhow::Result<Vec<_>>>()?;
-    let pool = VerifyPool::<Vec<u8>>::start(backends, 2).context("cannot start verify workers")?;
-    let batches: Vec<(Vec<Vec<u8>>, Vec<bool>)> = txs
-        .chunks(args.batch)
-        .map(|chunk| {
-            (
-                chunk.iter().map(|tx| tx.bytes.clone()).collect(),
-                chunk.iter().map(|tx| tx.valid).collect(),
-            )
-        })
-        .collect();
-    let signatures_per_tx = 1u64;
-    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
-    let mut mismatches = 0u64;
-    let mut verified = 0u64;
+    VerifyPool::start(backends, 2).context("cannot start verify workers")
+}
+
+/// Keeps every worker of `pool` busy for `window`, then drains it; counts the
+/// batches that finished inside the window over the time until the last of them.
+fn run_pool_slice(
+    pool: &VerifyPool<Vec<u8>>,
+    rule: Rule,
+    batches: &Batches,
+    window: Duration,
+    tally: &mut PoolTally,
+) -> anyhow::Result<()> {
+    let max_in_flight = pool.threads() * 2;
+    let started = Instant::now();
     let mut next = 0usize;
     let mut in_flight = 0usize;
-    let mut measuring_from: Option<Instant> = None;
-    let warmup_until = Instant::now() + Duration::from_millis(300);
-    let mut last_progress = Instant::now();
-    let mut counted_since = 0u64;
-    let max_in_flight = threads * 3;
+    let mut verified = 0u64;
+    let mut last_counted = Duration::ZERO;
     loop {
-        let measuring = measuring_from
-            .map(|from| from.elapsed() < window)
-            .unwrap_or(true);
-        while measuring && in_flight < max_in_flight {
-            let (transactions, _) = &batches[next % batches.len()];
+        let open = started.elapsed() < window;
+        while open && in_flight < max_in_flight {
+            let index = next % batches.batches.len();
             let job = Job {
-                id: next as u64,
-                rule: args.rule,
-                transactions: transactions.clone(),
+                id: index as u64,
+                rule,
+                transactions: batches.batches[index].clone(),
             };
             if pool.submit(job).is_err() {
                 bail!("verify workers stopped");
@@ -287,40 +384,21 @@ fn measure_pool(
             bail!("verify workers made no progress for 30 s");
         };
         in_flight -= 1;
-        let (_, expected) = &batches[done.id as usize % batches.len()];
-        mismatches += done
-            .verdicts
-            .iter()
-            .zip(expected)
-            .filter(|(verdict, valid)| verdict.is_valid() != **valid)
-            .count() as u64;
-        match measuring_from {
-            None if Instant::now() >= warmup_until => measuring_from = Some(Instant::now()),
-            None => {}
-            Some(from) if from.elapsed() < window => {
-                verified += done.verdicts.len() as u64 * signatures_per_tx;
-                counted_since += done.verdicts.len() as u64;
-                let _ = latency.record(done.busy.as_micros().max(1) as u64);
-            }
-            Some(_) => {}
+        let now = started.elapsed();
+        if now <= window {
+            last_counted = now;
+            verified += done.verdicts.len() as u64;
+            let _ = tally.latency.record(done.busy.as_micros().max(1) as u64);
         }
-        if last_progress.elapsed() >= Duration::from_secs(1) {
-            let rate = counted_since as f64 / last_progress.elapsed().as_secs_f64();
-            progress(&format!(
-                "rampart {} ({threads} threads): {rate:.0} verifies/s",
-                args.rule
-            ));
-            last_progress = Instant::now();
-            counted_since = 0;
-        }
+        let valid = done.verdicts.iter().map(|v| v.is_valid()).collect();
+        tally.valid_counts.push((done.id as usize, valid));
     }
-    let elapsed = measuring_from.map_or(window, |from| from.elapsed().min(window));
-    let _ = pool.shutdown();
-    Ok(PoolRun {
-        verifies_per_sec: verified as f64 / elapsed.as_secs_f64(),
-        latency,
-        mismatches,
-    })
+    // Work finished by the last counted completion, over the time to it.
+    tally.tally.add(Tally {
+        verified,
+        elapsed: last_counted,
+    });
+    Ok(())
 }
 
 fn print_table(r: &Report) {
