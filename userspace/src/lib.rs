@@ -2,7 +2,9 @@
 //! daemon (XDP loader, QUIC ingress, verify pipeline, forwarder).
 //!
 //! - [`cli`] parses the command line and runs one subcommand per module.
+//! - [`filter`] loads the XDP filter and edits its rules and counters.
 //! - [`loadgen`] builds realistic signed transactions for benchmarks and tests.
 
 pub mod cli;
+pub mod filter;
 pub mod loadgen;

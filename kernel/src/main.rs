@@ -1,0 +1,78 @@
+//! Rampart's XDP spam filter.
+//!
+//! Runs on every received frame, before the kernel allocates a socket buffer
+//! on NICs with native XDP. Frames that are not UDP to a protected port pass
+//! untouched. Protected traffic goes through the verdict chain: allow-list,
+//! deny-list, fragments, header consistency, QUIC header sanity, per-source
+//! token bucket. Every frame ends in exactly one per-CPU counter.
+#![no_std]
+#![no_main]
+
+mod chain;
+mod packet;
+
+use aya_ebpf::{
+    bindings::xdp_action,
+    macros::{map, xdp},
+    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray},
+    programs::XdpContext,
+};
+use rampart_common::maps::{
+    Bucket, Config, Counter, DenyEntry, RateLimit, SourceKey, COUNTER_ENTRIES, MAX_BUCKETS,
+    MAX_CIDRS, MAX_PORTS, MAX_TALKERS,
+};
+
+#[map(name = "RP_CONFIG")]
+static RP_CONFIG: Array<Config> = Array::pinned(1, 0);
+
+#[map(name = "RP_PORTS")]
+static RP_PORTS: HashMap<u16, u32> = HashMap::pinned(MAX_PORTS, 0);
+
+#[map(name = "RP_ALLOW4")]
+static RP_ALLOW4: LpmTrie<[u8; 4], u8> = LpmTrie::pinned(MAX_CIDRS, 0);
+
+#[map(name = "RP_ALLOW6")]
+static RP_ALLOW6: LpmTrie<[u8; 16], u8> = LpmTrie::pinned(MAX_CIDRS, 0);
+
+#[map(name = "RP_DENY4")]
+static RP_DENY4: LpmTrie<[u8; 4], DenyEntry> = LpmTrie::pinned(MAX_CIDRS, 0);
+
+#[map(name = "RP_DENY6")]
+static RP_DENY6: LpmTrie<[u8; 16], DenyEntry> = LpmTrie::pinned(MAX_CIDRS, 0);
+
+#[map(name = "RP_RATE4")]
+static RP_RATE4: LpmTrie<[u8; 4], RateLimit> = LpmTrie::pinned(MAX_CIDRS, 0);
+
+#[map(name = "RP_RATE6")]
+static RP_RATE6: LpmTrie<[u8; 16], RateLimit> = LpmTrie::pinned(MAX_CIDRS, 0);
+
+#[map(name = "RP_BUCKETS")]
+static RP_BUCKETS: LruHashMap<SourceKey, Bucket> = LruHashMap::pinned(MAX_BUCKETS, 0);
+
+#[map(name = "RP_COUNTERS")]
+static RP_COUNTERS: PerCpuArray<Counter> = PerCpuArray::pinned(COUNTER_ENTRIES, 0);
+
+#[map(name = "RP_TALKERS")]
+static RP_TALKERS: LruHashMap<SourceKey, u64> = LruHashMap::pinned(MAX_TALKERS, 0);
+
+/// The XDP entry point.
+#[xdp]
+pub fn rampart(ctx: XdpContext) -> u32 {
+    let (verdict, row, source) = chain::judge(&ctx);
+    chain::count(&ctx, verdict, row, source);
+    if verdict.is_drop() {
+        xdp_action::XDP_DROP
+    } else {
+        xdp_action::XDP_PASS
+    }
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+#[unsafe(link_section = "license")]
+#[unsafe(no_mangle)]
+static LICENSE: [u8; 4] = *b"GPL\0";

@@ -1,0 +1,167 @@
+//! The XDP filter's userspace side: loading and attaching the program, editing
+//! its rules live, and reading its counters.
+//!
+//! - [`loader`] loads the embedded program, attaches it (native XDP with
+//!   fallback to generic), and pins the link and maps under bpffs.
+//! - [`maps`] reads and writes rules and counters in the pinned maps.
+//! - [`cidr`] and [`rules_file`] turn what an operator writes into rules,
+//!   validated before anything changes.
+
+pub mod cidr;
+pub mod loader;
+pub mod maps;
+pub mod rules_file;
+
+use std::path::PathBuf;
+
+pub use cidr::{Cidr, CidrError};
+pub use loader::{AttachMode, Attachment, Loader};
+pub use maps::{FilterMaps, ListKind, RuleSet};
+
+/// The XDP program, built from `kernel/` by build.rs.
+pub static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/rampart-xdp"));
+
+/// Name of the XDP function in [`PROGRAM`].
+pub const PROGRAM_NAME: &str = "rampart";
+
+/// Errors of the filter's userspace side.
+#[derive(Debug, thiserror::Error)]
+pub enum FilterError {
+    /// Loading programs and editing maps needs root (CAP_BPF and CAP_NET_ADMIN).
+    #[error("{action} needs root (CAP_BPF and CAP_NET_ADMIN); run as root")]
+    NotRoot {
+        /// What was attempted.
+        action: &'static str,
+    },
+    /// The interface does not exist.
+    #[error("no such interface {name:?}")]
+    NoSuchInterface {
+        /// The name given.
+        name: String,
+    },
+    /// The program is not attached to this interface.
+    #[error("the filter is not attached to {iface} (see `rampart filter status`)")]
+    NotAttached {
+        /// The interface.
+        iface: String,
+    },
+    /// The program is already attached to this interface.
+    #[error("the filter is already attached to {iface} in {mode} mode; detach it first")]
+    AlreadyAttached {
+        /// The interface.
+        iface: String,
+        /// Its current mode.
+        mode: String,
+    },
+    /// bpffs is not mounted and could not be mounted.
+    #[error("bpffs is not mounted at {path} and mounting it failed: {source}")]
+    BpffsMissing {
+        /// Where it should be.
+        path: PathBuf,
+        /// Why mounting failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A pinned map could not be opened (filter never attached?).
+    #[error("cannot open map {name} at {path}; attach the filter first (`rampart filter attach IFACE`)")]
+    OpenMap {
+        /// Map name.
+        name: &'static str,
+        /// Pin path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: aya::maps::MapError,
+    },
+    /// The loaded object lacks a map.
+    #[error("the XDP object has no map {name}")]
+    MissingMap {
+        /// Map name.
+        name: &'static str,
+    },
+    /// A map operation failed.
+    #[error("map {name}: {source}")]
+    Map {
+        /// Map name.
+        name: &'static str,
+        /// Cause.
+        #[source]
+        source: aya::maps::MapError,
+    },
+    /// Loading the object failed.
+    #[error("loading the XDP object: {0}")]
+    Load(#[source] aya::EbpfError),
+    /// Loading or attaching the program failed.
+    #[error("{action}: {source}")]
+    Program {
+        /// What was attempted.
+        action: String,
+        /// Cause.
+        #[source]
+        source: aya::programs::ProgramError,
+    },
+    /// Pinning or unpinning the link failed.
+    #[error("{action} {path}: {source}")]
+    Pin {
+        /// What was attempted.
+        action: &'static str,
+        /// The pin path.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The kernel attached through netlink, which cannot be pinned.
+    #[error("the kernel attached {iface} without a bpf_link (kernel older than 5.9?); cannot pin the attachment")]
+    NoBpfLink {
+        /// The interface.
+        iface: String,
+    },
+    /// Two blocks in the same list overlap.
+    #[error("{new} overlaps {existing}, already in the {list} list; remove one first")]
+    Overlap {
+        /// The list.
+        list: &'static str,
+        /// The block being added.
+        new: Cidr,
+        /// The block already there.
+        existing: Cidr,
+    },
+    /// The rule to delete does not exist.
+    #[error("{cidr} is not in the {list} list")]
+    NoSuchRule {
+        /// The list.
+        list: &'static str,
+        /// The block.
+        cidr: Cidr,
+    },
+    /// A rate limit outside what the kernel's arithmetic allows.
+    #[error("bad rate limit: {reason}")]
+    BadRateLimit {
+        /// What is wrong.
+        reason: String,
+    },
+    /// More ports than counter rows.
+    #[error("{count} protected ports; at most {max}")]
+    TooManyPorts {
+        /// Ports given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// Some other I/O failure.
+    #[error("{action}: {source}")]
+    Io {
+        /// What was attempted.
+        action: String,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
+    // Safety: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
