@@ -11,8 +11,18 @@ set -euo pipefail
 say() { printf '[setup] %s\n' "$*"; }
 fail() { printf '[setup] FAILED: %s\n' "$*" >&2; exit 1; }
 
-# Debian packages: a C toolchain for crates that build C, pkg-config.
-APT_PACKAGES=(build-essential pkg-config ca-certificates)
+# Debian packages: a C toolchain for crates that build C, pkg-config; iproute2
+# for the namespace tests and `rampart bench xdp`; nftables for that bench's
+# comparison.
+APT_PACKAGES=(build-essential pkg-config ca-certificates iproute2 nftables)
+
+# The XDP program builds with a nightly (for -Z build-std=core) whose LLVM
+# major must equal bpf-linker's. bpf-linker 0.10.0 is the last release that
+# uses rustc's own LLVM (22 here); newer ones want a system LLVM 23 that
+# Debian 12 lacks. userspace/build.rs looks for these toolchains in order.
+BPF_LLVM_MAJOR=22
+PINNED_NIGHTLY=nightly-2026-05-20
+BPF_LINKER_VERSION=0.10.0
 
 # The stable Rust the workspace is checked against (Cargo.toml rust-version).
 RUST_MIN_MINOR=95
@@ -48,6 +58,43 @@ check_rust() {
     say "rust present: $(rustc --version)"
 }
 
+llvm_major() {
+    rustup run "$1" rustc -vV 2>/dev/null | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'
+}
+
+install_bpf_toolchain() {
+    local toolchain=""
+    for candidate in "$PINNED_NIGHTLY" nightly; do
+        if [ "$(llvm_major "$candidate")" = "$BPF_LLVM_MAJOR" ]; then
+            toolchain=$candidate
+            break
+        fi
+    done
+    if [ -z "$toolchain" ]; then
+        say "installing $PINNED_NIGHTLY (no nightly with LLVM $BPF_LLVM_MAJOR found)"
+        rustup toolchain install "$PINNED_NIGHTLY" --profile minimal --component rust-src \
+            || fail "rustup toolchain install $PINNED_NIGHTLY (is the Rust download server reachable?)"
+        toolchain=$PINNED_NIGHTLY
+    fi
+    if rustup component list --toolchain "$toolchain" --installed 2>/dev/null | grep -q '^rust-src'; then
+        say "eBPF toolchain present: $toolchain (LLVM $BPF_LLVM_MAJOR) with rust-src"
+    else
+        say "adding rust-src to $toolchain (needed for -Z build-std=core)"
+        rustup component add rust-src --toolchain "$toolchain" || fail "rustup component add rust-src --toolchain $toolchain"
+    fi
+}
+
+install_bpf_linker() {
+    if command -v bpf-linker >/dev/null && bpf-linker --version 2>/dev/null | grep -q "$BPF_LINKER_VERSION"; then
+        say "bpf-linker $BPF_LINKER_VERSION present"
+        return
+    fi
+    say "installing bpf-linker $BPF_LINKER_VERSION (about 1.5 minutes)"
+    cargo install "bpf-linker@$BPF_LINKER_VERSION" --locked || fail "cargo install bpf-linker@$BPF_LINKER_VERSION"
+}
+
 install_apt_packages
 check_rust
+install_bpf_toolchain
+install_bpf_linker
 say "done"

@@ -4,7 +4,9 @@
 //! - [`cli`] parses the command line and runs one subcommand per module.
 //! - [`filter`] loads the XDP filter and edits its rules and counters.
 //! - [`loadgen`] builds realistic signed transactions for benchmarks and tests.
+//! - [`netlab`] makes private namespace-and-veth networks for tests and benchmarks.
 
 pub mod cli;
 pub mod filter;
 pub mod loadgen;
+pub mod netlab;

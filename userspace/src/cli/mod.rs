@@ -1,6 +1,9 @@
 //! The `rampart` command line: one module per subcommand.
 
 mod bench_sigverify;
+mod filter;
+mod rules;
+mod stats;
 mod verify;
 
 use std::process::ExitCode;
@@ -22,6 +25,14 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Attach, detach and inspect the XDP filter.
+    #[command(subcommand)]
+    Filter(filter::FilterCommand),
+    /// Edit the XDP filter's rules while it runs.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+    /// The XDP filter's counters and top talkers.
+    Stats(stats::StatsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -37,6 +48,9 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Verify(args) => verify::run(&args),
         Command::Bench(BenchCommand::Sigverify(args)) => bench_sigverify::run(&args),
+        Command::Filter(command) => filter::run(&command),
+        Command::Rules(command) => rules::run(&command),
+        Command::Stats(args) => stats::run(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,173 @@
+//! `rampart rules …`: edit the filter's allow, deny and rate-limit rules live.
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use rampart_common::maps::RateLimit;
+
+use crate::filter::{
+    rules_file::{self, parse_ttl},
+    Cidr, ListKind, Loader,
+};
+
+/// `rampart rules …`
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Add a block to the allow- or deny-list.
+    Add {
+        /// `allow` or `deny`.
+        list: AddList,
+        /// The block, e.g. 203.0.113.0/24 or 2001:db8::/32.
+        cidr: Cidr,
+        /// Deny only for this long (e.g. 30s, 10m, 2h, 1d).
+        #[arg(long, value_parser = parse_ttl)]
+        ttl: Option<Duration>,
+    },
+    /// Remove a block from a list.
+    Del {
+        /// `allow`, `deny` or `ratelimit`.
+        list: DelList,
+        /// The block exactly as added.
+        cidr: Cidr,
+    },
+    /// Set the global rate limit, or one for a block with --cidr.
+    Ratelimit(RatelimitArgs),
+    /// Show every rule.
+    List,
+    /// Replace every rule with a TOML file's, after checking all of it.
+    Load {
+        /// The rules file (see `deploy/rules.example.toml`).
+        file: PathBuf,
+    },
+}
+
+/// Lists `rules add` takes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum AddList {
+    /// Pass without further checks.
+    Allow,
+    /// Drop.
+    Deny,
+}
+
+/// Lists `rules del` takes.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DelList {
+    /// The allow-list.
+    Allow,
+    /// The deny-list.
+    Deny,
+    /// Per-CIDR rate limits.
+    Ratelimit,
+}
+
+/// Arguments of `rampart rules ratelimit`.
+#[derive(Debug, Args)]
+pub struct RatelimitArgs {
+    /// Apply to this block only (default: every source no block rule covers).
+    #[arg(long)]
+    cidr: Option<Cidr>,
+    /// Packets per second per source (0 = no packet limit).
+    #[arg(long)]
+    pps: u64,
+    /// Packets a source may send at once.
+    #[arg(long)]
+    burst: u64,
+    /// Bytes per second per source (0 = no byte limit).
+    #[arg(long, default_value_t = 0)]
+    bps: u64,
+    /// Bytes a source may send at once (default: one second of --bps).
+    #[arg(long)]
+    burst_bytes: Option<u64>,
+}
+
+/// Runs a `rampart rules` subcommand.
+///
+/// # Errors
+/// The filter's errors (not root, not attached, overlap, bad values).
+pub fn run(command: &RulesCommand) -> anyhow::Result<()> {
+    let loader = Loader::default();
+    match command {
+        RulesCommand::Load { file } => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            let rules = rules_file::parse(&text)
+                .with_context(|| format!("{} is not valid; nothing changed", file.display()))?;
+            let mut maps = loader.maps()?;
+            maps.replace_rules(&rules)?;
+            println!(
+                "loaded {}: {} allow, {} deny, {} rate-limit blocks",
+                file.display(),
+                rules.allow.len(),
+                rules.deny.len(),
+                rules.rate.len()
+            );
+        }
+        RulesCommand::Add { list, cidr, ttl } => {
+            let mut maps = loader.maps()?;
+            match list {
+                AddList::Allow => {
+                    anyhow::ensure!(ttl.is_none(), "--ttl applies to deny entries only");
+                    maps.add_allow(*cidr)?;
+                }
+                AddList::Deny => maps.add_deny(*cidr, *ttl)?,
+            }
+            println!("added {cidr}");
+        }
+        RulesCommand::Del { list, cidr } => {
+            let kind = match list {
+                DelList::Allow => ListKind::Allow,
+                DelList::Deny => ListKind::Deny,
+                DelList::Ratelimit => ListKind::Rate,
+            };
+            loader.maps()?.remove(kind, *cidr)?;
+            println!("removed {cidr} from the {} list", kind.label());
+        }
+        RulesCommand::Ratelimit(args) => {
+            let limit = RateLimit {
+                pps: args.pps,
+                burst_packets: args.burst,
+                bps: args.bps,
+                burst_bytes: args.burst_bytes.unwrap_or(args.bps),
+            };
+            loader.maps()?.set_rate(args.cidr, limit)?;
+            match args.cidr {
+                Some(cidr) => println!("rate limit for {cidr}: {}", describe(&limit)),
+                None => println!("global rate limit: {}", describe(&limit)),
+            }
+        }
+        RulesCommand::List => {
+            let rules = loader.maps()?.rules()?;
+            println!("protected ports: {:?}", rules.ports);
+            println!("global rate limit: {}", describe(&rules.global_rate));
+            for cidr in &rules.allow {
+                println!("allow     {cidr}");
+            }
+            for (cidr, left) in &rules.deny {
+                match left {
+                    Some(left) => println!("deny      {cidr}  (expires in {}s)", left.as_secs()),
+                    None => println!("deny      {cidr}"),
+                }
+            }
+            for (cidr, limit) in &rules.rate {
+                println!("ratelimit {cidr}  {}", describe(limit));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn describe(limit: &RateLimit) -> String {
+    if limit.pps == 0 && limit.bps == 0 {
+        return "none".into();
+    }
+    let mut parts = Vec::new();
+    if limit.pps != 0 {
+        parts.push(format!("{} pkt/s burst {}", limit.pps, limit.burst_packets));
+    }
+    if limit.bps != 0 {
+        parts.push(format!("{} B/s burst {} B", limit.bps, limit.burst_bytes));
+    }
+    parts.join(", ")
+}
