@@ -85,9 +85,9 @@ pub fn judge(ctx: &XdpContext) -> (Verdict, u32, Option<Source>) {
     let Some(port) = be16(ctx, datagram.udp + 2) else {
         return (Verdict::PassUnprotected, UNPROTECTED_ROW, None);
     };
-    // Safety (map read): the value is a plain u32 copied out at once.
-    let Some(row) = (unsafe { RP_PORTS.get(port) }).copied() else {
-        return (Verdict::PassUnprotected, UNPROTECTED_ROW, Some(datagram.source));
+    let row = match RP_PORTS.get(port as u32) {
+        Some(&slot) if slot != 0 => slot - 1,
+        _ => return (Verdict::PassUnprotected, UNPROTECTED_ROW, Some(datagram.source)),
     };
     let verdict = protected_verdict(ctx, &datagram);
     (verdict, row, Some(datagram.source))
@@ -95,11 +95,10 @@ pub fn judge(ctx: &XdpContext) -> (Verdict, u32, Option<Source>) {
 
 #[inline(always)]
 fn protected_verdict(ctx: &XdpContext, d: &Datagram) -> Verdict {
-    let now = unsafe { bpf_ktime_get_ns() };
     if allowed(d.source) {
         return Verdict::PassAllowed;
     }
-    if denied(d.source, now) {
+    if denied(d.source) {
         return Verdict::DropDenied;
     }
     if d.fragment {
@@ -119,7 +118,7 @@ fn protected_verdict(ctx: &XdpContext, d: &Datagram) -> Verdict {
     if quic != Verdict::Pass {
         return quic;
     }
-    if rate_limited(d.source, frame as u64, now) {
+    if rate_limited(d.source, frame as u64) {
         return Verdict::DropRateLimited;
     }
     Verdict::Pass
@@ -261,20 +260,28 @@ fn allowed(source: Source) -> bool {
 }
 
 #[inline(always)]
-fn denied(source: Source, now: u64) -> bool {
+fn denied(source: Source) -> bool {
     let entry = match source {
         Source::V4(addr) => RP_DENY4.get(Key::new(32, addr)),
         Source::V6(addr) => RP_DENY6.get(Key::new(128, addr)),
     };
     match entry {
-        Some(entry) => entry.expires_at_ns == 0 || now < entry.expires_at_ns,
+        // The clock is read only for entries that expire.
+        Some(entry) => entry.expires_at_ns == 0 || now() < entry.expires_at_ns,
         None => false,
     }
 }
 
+/// CLOCK_MONOTONIC nanoseconds.
+#[inline(always)]
+fn now() -> u64 {
+    // Safety: a helper with no arguments or side effects.
+    unsafe { bpf_ktime_get_ns() }
+}
+
 /// Takes one packet and `bytes` from the source's bucket; true if either is empty.
 #[inline(always)]
-fn rate_limited(source: Source, bytes: u64, now: u64) -> bool {
+fn rate_limited(source: Source, bytes: u64) -> bool {
     let rule = match source {
         Source::V4(addr) => RP_RATE4.get(Key::new(32, addr)),
         Source::V6(addr) => RP_RATE6.get(Key::new(128, addr)),
@@ -289,6 +296,7 @@ fn rate_limited(source: Source, bytes: u64, now: u64) -> bool {
     if limit.pps == 0 && limit.bps == 0 {
         return false;
     }
+    let now = now();
     let key = source.key();
     let packet_cost = TOKEN_SCALE;
     let byte_cost = bytes * TOKEN_SCALE;

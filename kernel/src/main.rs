@@ -14,19 +14,19 @@ mod packet;
 use aya_ebpf::{
     bindings::xdp_action,
     macros::{map, xdp},
-    maps::{Array, HashMap, LpmTrie, LruHashMap, PerCpuArray},
+    maps::{Array, LpmTrie, LruHashMap, PerCpuArray},
     programs::XdpContext,
 };
 use rampart_common::maps::{
     Bucket, Config, Counter, DenyEntry, RateLimit, SourceKey, COUNTER_ENTRIES, MAX_BUCKETS,
-    MAX_CIDRS, MAX_PORTS, MAX_TALKERS,
+    MAX_CIDRS, MAX_TALKERS, PORT_ENTRIES,
 };
 
 #[map(name = "RP_CONFIG")]
 static RP_CONFIG: Array<Config> = Array::pinned(1, 0);
 
 #[map(name = "RP_PORTS")]
-static RP_PORTS: HashMap<u16, u32> = HashMap::pinned(MAX_PORTS, 0);
+static RP_PORTS: Array<u32> = Array::pinned(PORT_ENTRIES, 0);
 
 #[map(name = "RP_ALLOW4")]
 static RP_ALLOW4: LpmTrie<[u8; 4], u8> = LpmTrie::pinned(MAX_CIDRS, 0);
@@ -65,6 +65,13 @@ pub fn rampart(ctx: XdpContext) -> u32 {
     } else {
         xdp_action::XDP_PASS
     }
+}
+
+/// Drops every frame and touches nothing: the floor `rampart bench xdp`
+/// compares the verdict chain against.
+#[xdp]
+pub fn bare_drop(_ctx: XdpContext) -> u32 {
+    xdp_action::XDP_DROP
 }
 
 #[cfg(not(test))]

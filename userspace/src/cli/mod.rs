@@ -1,6 +1,7 @@
 //! The `rampart` command line: one module per subcommand.
 
 mod bench_sigverify;
+mod bench_xdp;
 mod filter;
 mod rules;
 mod stats;
@@ -39,6 +40,9 @@ enum Command {
 enum BenchCommand {
     /// Signature verification throughput against same-run dalek baselines.
     Sigverify(bench_sigverify::BenchArgs),
+    /// CPU per junk packet: Rampart's XDP filter against nftables, a socket,
+    /// and a bare XDP drop, on a private veth pair.
+    Xdp(bench_xdp::BenchXdpArgs),
 }
 
 /// Parses the command line, runs the subcommand, and turns errors into a
@@ -48,6 +52,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Verify(args) => verify::run(&args),
         Command::Bench(BenchCommand::Sigverify(args)) => bench_sigverify::run(&args),
+        Command::Bench(BenchCommand::Xdp(args)) => bench_xdp::run(&args),
         Command::Filter(command) => filter::run(&command),
         Command::Rules(command) => rules::run(&command),
         Command::Stats(args) => stats::run(&args),

@@ -112,17 +112,26 @@ impl Loader {
     /// # Errors
     /// Not root, bpffs trouble, or the kernel refusing the object.
     pub fn load(&self) -> Result<Ebpf, FilterError> {
-        self.prepare()?;
-        let mut ebpf = EbpfLoader::new()
-            .default_map_pin_directory(&self.pin_dir)
-            .load(PROGRAM)
-            .map_err(FilterError::Load)?;
+        let mut ebpf = self.load_object()?;
         let program = xdp_program(&mut ebpf)?;
         program.load().map_err(|source| FilterError::Program {
             action: "loading the XDP program (verifier)".into(),
             source,
         })?;
         Ok(ebpf)
+    }
+
+    /// Loads the object and creates (or reuses) its pinned maps, without
+    /// loading any program into the kernel yet.
+    ///
+    /// # Errors
+    /// Not root, bpffs trouble, or the kernel refusing a map.
+    pub fn load_object(&self) -> Result<Ebpf, FilterError> {
+        self.prepare()?;
+        EbpfLoader::new()
+            .default_map_pin_directory(&self.pin_dir)
+            .load(PROGRAM)
+            .map_err(FilterError::Load)
     }
 
     /// Attaches the filter to `iface`, protecting `ports`, and pins the link.
@@ -299,11 +308,16 @@ impl Loader {
     }
 }
 
-/// The loaded object's XDP program.
+/// The loaded object's filter program.
 pub fn xdp_program(ebpf: &mut Ebpf) -> Result<&mut Xdp, FilterError> {
+    named_program(ebpf, PROGRAM_NAME)
+}
+
+/// One of the loaded object's XDP programs by function name.
+pub fn named_program<'a>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut Xdp, FilterError> {
     let program = ebpf
-        .program_mut(PROGRAM_NAME)
-        .ok_or(FilterError::MissingMap { name: PROGRAM_NAME })?;
+        .program_mut(name)
+        .ok_or(FilterError::MissingProgram { name })?;
     program.try_into().map_err(|source| FilterError::Program {
         action: "finding the XDP program".into(),
         source,

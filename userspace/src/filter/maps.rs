@@ -27,7 +27,7 @@ use super::{cidr::Cidr, FilterError};
 /// The filter's maps, opened from bpffs or taken from a freshly loaded object.
 pub struct FilterMaps {
     config: Array<MapData, Config>,
-    ports: HashMap<MapData, u16, u32>,
+    ports: Array<MapData, u32>,
     allow4: LpmTrie<MapData, [u8; 4], u8>,
     allow6: LpmTrie<MapData, [u8; 16], u8>,
     deny4: LpmTrie<MapData, [u8; 4], DenyEntry>,
@@ -258,45 +258,45 @@ impl FilterMaps {
     /// Replaces the protected ports; each gets its own counter row.
     ///
     /// # Errors
-    /// More than [`MAX_PORTS`] ports, or a failed map write.
+    /// More than [`MAX_PORTS`] ports, port 0, or a failed map write.
     pub fn set_ports(&mut self, ports: &[u16]) -> Result<(), FilterError> {
         let mut wanted = ports.to_vec();
         wanted.sort_unstable();
         wanted.dedup();
+        if wanted.contains(&0) {
+            return Err(FilterError::PortZero);
+        }
         if wanted.len() > MAX_PORTS as usize {
             return Err(FilterError::TooManyPorts {
                 count: wanted.len(),
                 max: MAX_PORTS as usize,
             });
         }
-        let existing: Vec<u16> = self
-            .ports
-            .keys()
-            .collect::<Result<_, _>>()
-            .map_err(map_err(names::PORTS))?;
-        for port in existing.iter().filter(|port| !wanted.contains(port)) {
-            self.ports.remove(port).map_err(map_err(names::PORTS))?;
+        let mut config = self.config()?;
+        let current = self.ports()?;
+        // Clear ports no longer wanted first, then set rows, then the list.
+        for port in current.iter().filter(|port| !wanted.contains(port)) {
+            self.ports.set(u32::from(*port), 0, 0).map_err(map_err(names::PORTS))?;
         }
-        for (slot, port) in wanted.iter().enumerate() {
+        for (row, port) in wanted.iter().enumerate() {
             self.ports
-                .insert(port, slot as u32, 0)
+                .set(u32::from(*port), row as u32 + 1, 0)
                 .map_err(map_err(names::PORTS))?;
         }
-        Ok(())
+        config.ports = [0; MAX_PORTS as usize];
+        config.ports[..wanted.len()].copy_from_slice(&wanted);
+        config.port_count = wanted.len() as u32;
+        self.config.set(0, config, 0).map_err(map_err(names::CONFIG))
     }
 
-    /// The protected ports, sorted.
+    /// The protected ports, in counter-row order.
     ///
     /// # Errors
     /// A failed map read.
     pub fn ports(&self) -> Result<Vec<u16>, FilterError> {
-        let mut ports: Vec<u16> = self
-            .ports
-            .keys()
-            .collect::<Result<_, _>>()
-            .map_err(map_err(names::PORTS))?;
-        ports.sort_unstable();
-        Ok(ports)
+        let config = self.config()?;
+        let count = (config.port_count as usize).min(MAX_PORTS as usize);
+        Ok(config.ports[..count].to_vec())
     }
 
     fn keys(&self, kind: ListKind) -> Result<Vec<Cidr>, FilterError> {
@@ -536,8 +536,12 @@ impl FilterMaps {
     /// A failed map read.
     pub fn counters(&self) -> Result<Counters, FilterError> {
         let mut out = Counters::default();
-        let ports = self.ports.iter().collect::<Result<Vec<_>, _>>().map_err(map_err(names::PORTS))?;
-        let mut rows: Vec<(Option<u16>, u32)> = ports.into_iter().map(|(port, row)| (Some(port), row)).collect();
+        let mut rows: Vec<(Option<u16>, u32)> = self
+            .ports()?
+            .into_iter()
+            .enumerate()
+            .map(|(row, port)| (Some(port), row as u32))
+            .collect();
         rows.push((None, UNPROTECTED_ROW));
         for (port, row) in rows {
             let mut counts = CounterRow::default();

@@ -24,6 +24,9 @@ pub static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"),
 /// Name of the XDP function in [`PROGRAM`].
 pub const PROGRAM_NAME: &str = "rampart";
 
+/// Name of the drop-everything program in [`PROGRAM`] (benchmark floor).
+pub const BARE_DROP_NAME: &str = "bare_drop";
+
 /// Errors of the filter's userspace side.
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
@@ -77,6 +80,12 @@ pub enum FilterError {
     #[error("the XDP object has no map {name}")]
     MissingMap {
         /// Map name.
+        name: &'static str,
+    },
+    /// The loaded object lacks a program.
+    #[error("the XDP object has no program {name}")]
+    MissingProgram {
+        /// Function name.
         name: &'static str,
     },
     /// A map operation failed.
@@ -141,6 +150,9 @@ pub enum FilterError {
         /// What is wrong.
         reason: String,
     },
+    /// Port 0 cannot carry traffic.
+    #[error("port 0 cannot be protected")]
+    PortZero,
     /// More ports than counter rows.
     #[error("{count} protected ports; at most {max}")]
     TooManyPorts {

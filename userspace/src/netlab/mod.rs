@@ -6,6 +6,11 @@
 //! closure on a thread that has entered it (network namespaces are per
 //! thread), so sockets made there belong to it. Mounts are not touched, so
 //! bpffs pins stay visible.
+//!
+//! [`traffic`] floods a bounded UDP stream; [`cpu`] reads machine-wide CPU time.
+
+pub mod cpu;
+pub mod traffic;
 
 use std::{
     fs::File,
