@@ -60,9 +60,12 @@ pub enum Mode {
 /// Arguments of `rampart bench xdp`.
 #[derive(Debug, Args)]
 pub struct BenchXdpArgs {
-    /// Seconds to flood per mode.
-    #[arg(long, default_value_t = 2.0)]
+    /// Seconds to flood per mode, split across the rounds.
+    #[arg(long, default_value_t = 3.0)]
     seconds: f64,
+    /// Rounds in which the modes take turns.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
     /// Packets to send per mode at most.
     #[arg(long, default_value_t = 3_000_000)]
     max_packets: u64,
@@ -87,6 +90,15 @@ pub struct BenchXdpArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+}
+
+/// One mode's sums over rounds.
+#[derive(Debug, Default)]
+struct Totals {
+    packets: u64,
+    elapsed: Duration,
+    cpu_ns: u64,
+    received: Option<u64>,
 }
 
 /// One mode's figures.
@@ -147,41 +159,58 @@ pub fn run(args: &BenchXdpArgs) -> anyhow::Result<()> {
     let dest: SocketAddr = format!("{}:{PORT}", lab.rx_v4).parse()?;
     let source: SocketAddr = format!("{}:40000", lab.tx_v4).parse()?;
 
-    let mut results: BTreeMap<Mode, ModeResult> = BTreeMap::new();
-    for mode in modes {
-        if mode == Mode::QuicUserspace {
-            progress("quic_userspace: skipped — Rampart's QUIC ingress is not built yet");
-            continue;
-        }
-        progress(&format!("{mode:?}: setting up"));
-        let setup = Setup::start(mode, &lab, &pins, &deny, args, xdp_mode)
-            .with_context(|| format!("setting up {mode:?}"))?;
-        // Let ARP/NDP settle before measuring.
-        std::thread::sleep(Duration::from_millis(200));
-        let before = cpu::busy_ns()?;
-        let payload_copy = payload.clone();
-        let max_packets = args.max_packets;
-        let sent = lab
-            .tx
-            .run(move || traffic::flood(source, dest, &payload_copy, max_packets, window))??;
-        // Let queued packets be processed before reading the CPU again.
-        std::thread::sleep(Duration::from_millis(100));
-        let after = cpu::busy_ns()?;
-        let received = setup.finish()?;
-        let packets = sent.packets.max(1);
-        let result = ModeResult {
-            pps: sent.packets as f64 / sent.elapsed.as_secs_f64(),
-            cpu_ns_per_packet: after.saturating_sub(before) as f64 / packets as f64,
-            rx_ns_per_packet: None,
-            packets: sent.packets,
-            received,
-        };
-        progress(&format!(
-            "{mode:?}: {:.0} packets/s, {:.0} ns CPU per packet",
-            result.pps, result.cpu_ns_per_packet
-        ));
-        results.insert(mode, result);
+    if modes.contains(&Mode::QuicUserspace) {
+        progress("quic_userspace: skipped — Rampart's QUIC ingress is not built yet");
+        modes.retain(|mode| *mode != Mode::QuicUserspace);
     }
+    // Modes take turns over several rounds so that load from the rest of the
+    // machine falls on all of them alike; totals are summed over rounds.
+    let rounds = args.rounds.max(1);
+    let window = window / rounds as u32;
+    let mut totals: BTreeMap<Mode, Totals> = BTreeMap::new();
+    for round in 1..=rounds {
+        for &mode in &modes {
+            let setup = Setup::start(mode, &lab, &pins, &deny, args, xdp_mode)
+                .with_context(|| format!("setting up {mode:?}"))?;
+            // Let ARP/NDP settle before measuring.
+            std::thread::sleep(Duration::from_millis(100));
+            let before = cpu::busy_ns()?;
+            let payload_copy = payload.clone();
+            let max_packets = args.max_packets / rounds as u64;
+            let sent = lab
+                .tx
+                .run(move || traffic::flood(source, dest, &payload_copy, max_packets, window))??;
+            // Let queued packets be processed before reading the CPU again.
+            std::thread::sleep(Duration::from_millis(50));
+            let after = cpu::busy_ns()?;
+            let received = setup.finish()?;
+            let total = totals.entry(mode).or_default();
+            total.packets += sent.packets;
+            total.elapsed += sent.elapsed;
+            total.cpu_ns += after.saturating_sub(before);
+            total.received = received.map(|r| total.received.unwrap_or(0) + r);
+            progress(&format!(
+                "round {round}/{rounds} {mode:?}: {:.0} packets/s, {:.0} ns CPU per packet",
+                sent.packets as f64 / sent.elapsed.as_secs_f64(),
+                after.saturating_sub(before) as f64 / sent.packets.max(1) as f64
+            ));
+        }
+    }
+    let mut results: BTreeMap<Mode, ModeResult> = totals
+        .into_iter()
+        .map(|(mode, t)| {
+            (
+                mode,
+                ModeResult {
+                    pps: t.packets as f64 / t.elapsed.as_secs_f64().max(1e-9),
+                    cpu_ns_per_packet: t.cpu_ns as f64 / t.packets.max(1) as f64,
+                    rx_ns_per_packet: None,
+                    packets: t.packets,
+                    received: t.received,
+                },
+            )
+        })
+        .collect();
     let sender = results.get(&Mode::SenderOnly).map(|r| r.cpu_ns_per_packet);
     for result in results.values_mut() {
         result.rx_ns_per_packet = sender.map(|s| result.cpu_ns_per_packet - s);

@@ -88,8 +88,14 @@ struct RateFields {
 #[serde(deny_unknown_fields)]
 struct RateEntry {
     cidr: Spanned<String>,
-    #[serde(flatten)]
-    limit: RateFields,
+    #[serde(default)]
+    pps: u64,
+    #[serde(default)]
+    burst: u64,
+    #[serde(default)]
+    bps: u64,
+    #[serde(default)]
+    burst_bytes: u64,
 }
 
 impl RateFields {
@@ -147,7 +153,12 @@ pub fn parse(text: &str) -> Result<RuleSet, RulesFileError> {
     let mut rate: Vec<(Cidr, usize)> = Vec::new();
     for entry in &file.rate {
         let block = cidr(&entry.cidr)?;
-        let limit = entry.limit.limit();
+        let limit = RateLimit {
+            pps: entry.pps,
+            burst_packets: entry.burst,
+            bps: entry.bps,
+            burst_bytes: entry.burst_bytes,
+        };
         validate_rate(&limit).map_err(|e| at(entry.cidr.span().start, e.to_string()))?;
         rate.push((block, entry.cidr.span().start));
         rules.rate.push((block, limit));
@@ -249,7 +260,7 @@ burst = 200
         let cases = [
             (GOOD.replace("203.0.113.0/24", "203.0.113.1/24"), 12, "host bits"),
             (GOOD.replace("\"10m\"", "\"10 minutes\""), 13, "bad duration"),
-            (GOOD.replace("pps = 100", "pps = 100\ncolour = 1"), 22, "unknown field"),
+            (GOOD.replace("pps = 100", "pps = 100\ncolour = 1"), 21, "unknown field"),
             (GOOD.replace("2001:db8::/32", "203.0.0.0/16"), 16, "overlaps"),
             (GOOD.replace("burst = 200", "burst = 0"), 19, "burst"),
             (GOOD.replace("[8009, 8010]", "[8009, 0]"), 2, "port 0"),
@@ -268,5 +279,15 @@ burst = 200
         assert_eq!(parse_ttl("2h"), Ok(Duration::from_secs(7200)));
         assert!(parse_ttl("5w").is_err());
         assert!(parse_ttl("0s").is_err());
+    }
+}
+
+#[cfg(test)]
+mod example_file {
+    #[test]
+    fn the_shipped_example_is_valid() {
+        let rules = super::parse(include_str!("../../../deploy/rules.example.toml")).unwrap();
+        assert_eq!(rules.ports, vec![8009]);
+        assert_eq!(rules.deny.len(), 2);
     }
 }
