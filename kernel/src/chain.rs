@@ -87,7 +87,13 @@ pub fn judge(ctx: &XdpContext) -> (Verdict, u32, Option<Source>) {
     };
     let row = match RP_PORTS.get(port as u32) {
         Some(&slot) if slot != 0 => slot - 1,
-        _ => return (Verdict::PassUnprotected, UNPROTECTED_ROW, Some(datagram.source)),
+        _ => {
+            return (
+                Verdict::PassUnprotected,
+                UNPROTECTED_ROW,
+                Some(datagram.source),
+            )
+        }
     };
     let verdict = protected_verdict(ctx, &datagram);
     (verdict, row, Some(datagram.source))
@@ -243,7 +249,8 @@ fn quic_verdict(ctx: &XdpContext, offset: usize, len: usize) -> Verdict {
         // Safety (map read): Config is plain data copied out at once.
         let cid_len = RP_CONFIG
             .get(0)
-            .map_or(DEFAULT_QUIC_CID_LEN, |config| config.quic_cid_len) as usize;
+            .map_or(DEFAULT_QUIC_CID_LEN, |config| config.quic_cid_len)
+            as usize;
         if len < 1 + cid_len + SHORT_HEADER_TAIL {
             return Verdict::DropQuicShortPacket;
         }
@@ -315,7 +322,11 @@ fn rate_limited(source: Source, bytes: u64) -> bool {
     // concurrent updates from other CPUs make the bucket approximate, not unsafe.
     let bucket = unsafe { &mut *bucket };
     let elapsed = now.saturating_sub(bucket.last_ns);
-    let elapsed = if elapsed > MAX_REFILL_NS { MAX_REFILL_NS } else { elapsed };
+    let elapsed = if elapsed > MAX_REFILL_NS {
+        MAX_REFILL_NS
+    } else {
+        elapsed
+    };
     bucket.last_ns = now;
     let mut limited = false;
     if limit.pps != 0 {

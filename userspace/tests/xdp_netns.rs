@@ -217,7 +217,14 @@ impl Wire {
     }
 
     fn destination(&self, source: IpAddr, port: u16) -> SocketAddr {
-        SocketAddr::new(if source.is_ipv4() { self.rx_v4 } else { self.rx_v6 }, port)
+        SocketAddr::new(
+            if source.is_ipv4() {
+                self.rx_v4
+            } else {
+                self.rx_v6
+            },
+            port,
+        )
     }
 
     /// `count` datagrams of `shape` from `source` to `port`, each with its own
@@ -356,8 +363,14 @@ impl Wire {
         let mut wrong = Vec::new();
         for d in plan {
             match (d.arrives(), self.received.get(&d.id)) {
-                (true, None) => wrong.push(format!("#{} from {} ({:?}) never arrived", d.id, d.source, d.verdict)),
-                (false, Some(a)) => wrong.push(format!("#{} from {} ({:?}) arrived: {a:?}", d.id, d.source, d.verdict)),
+                (true, None) => wrong.push(format!(
+                    "#{} from {} ({:?}) never arrived",
+                    d.id, d.source, d.verdict
+                )),
+                (false, Some(a)) => wrong.push(format!(
+                    "#{} from {} ({:?}) arrived: {a:?}",
+                    d.id, d.source, d.verdict
+                )),
                 (true, Some(a)) => {
                     let want = Arrival {
                         port: d.port,
@@ -384,7 +397,11 @@ impl Wire {
 /// Packets counted in the protected port's row.
 fn port_total(maps: &FilterMaps) -> u64 {
     let counters = maps.counters().expect("reading counters");
-    counters.ports.get(&PORT).expect("the protected port has a row").packets()
+    counters
+        .ports
+        .get(&PORT)
+        .expect("the protected port has a row")
+        .packets()
 }
 
 /// The protected port's counters moved by exactly what `plan` sent there,
@@ -392,13 +409,23 @@ fn port_total(maps: &FilterMaps) -> u64 {
 /// the datagrams to the open port (the veth also carries ARP and NDP) and, as
 /// always, dropped nothing.
 fn check_counters(plan: &[Datagram], before: &Counters, after: &Counters) {
-    let row = |c: &Counters| c.ports.get(&PORT).cloned().expect("the protected port has a row");
+    let row = |c: &Counters| {
+        c.ports
+            .get(&PORT)
+            .cloned()
+            .expect("the protected port has a row")
+    };
     let (was, now) = (row(before), row(after));
     let mut wrong = Vec::new();
     for verdict in Verdict::ALL {
         let v = verdict as usize;
-        let sent = plan.iter().filter(|d| d.port == PORT && d.verdict == verdict);
-        let want = (sent.clone().count() as u64, sent.map(Datagram::frame_len).sum::<u64>());
+        let sent = plan
+            .iter()
+            .filter(|d| d.port == PORT && d.verdict == verdict);
+        let want = (
+            sent.clone().count() as u64,
+            sent.map(Datagram::frame_len).sum::<u64>(),
+        );
         let got = (
             now.verdicts[v].packets - was.verdicts[v].packets,
             now.verdicts[v].bytes - was.verdicts[v].bytes,
@@ -414,11 +441,19 @@ fn check_counters(plan: &[Datagram], before: &Counters, after: &Counters) {
             ));
         }
     }
-    assert!(wrong.is_empty(), "port {PORT} counters wrong:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "port {PORT} counters wrong:\n{}",
+        wrong.join("\n")
+    );
     let open = plan.iter().filter(|d| d.port == OPEN_PORT).count() as u64;
-    let unprotected = |c: &Counters| c.unprotected.verdicts[Verdict::PassUnprotected as usize].packets;
+    let unprotected =
+        |c: &Counters| c.unprotected.verdicts[Verdict::PassUnprotected as usize].packets;
     let passed = unprotected(after) - unprotected(before);
-    assert!(passed >= open, "unprotected row counted {passed}, {open} were sent to port {OPEN_PORT}");
+    assert!(
+        passed >= open,
+        "unprotected row counted {passed}, {open} were sent to port {OPEN_PORT}"
+    );
     assert_eq!(
         after.unprotected.packets() - before.unprotected.packets(),
         passed,
@@ -450,7 +485,10 @@ fn xdp_on(lab: &Lab) -> Option<(u64, u64)> {
     let json: serde_json::Value = serde_json::from_str(&out).expect("ip -j prints JSON");
     let xdp = json.get(0)?.get("xdp")?;
     let mode = xdp.get("mode")?.as_u64()?;
-    let prog = xdp.get("prog").and_then(|p| p.get("id")).or_else(|| xdp.get("id"))?;
+    let prog = xdp
+        .get("prog")
+        .and_then(|p| p.get("id"))
+        .or_else(|| xdp.get("id"))?;
     Some((mode, prog.as_u64()?))
 }
 
@@ -517,7 +555,10 @@ fn cli(pins: &Path, netns: Option<&Netns>, args: &[&str]) -> (bool, String, Stri
 /// As [`cli`], failing the test unless it succeeds; returns stdout.
 fn cli_ok(pins: &Path, netns: Option<&Netns>, args: &[&str]) -> String {
     let (ok, stdout, stderr) = cli(pins, netns, args);
-    assert!(ok, "rampart {args:?} failed:\nstdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        ok,
+        "rampart {args:?} failed:\nstdout: {stdout}\nstderr: {stderr}"
+    );
     stdout
 }
 
@@ -736,7 +777,10 @@ fn live_rule(mode: AttachMode, tag: &str) {
         }
     });
     wire.wait_until("the passed datagrams to arrive", |wire| {
-        let missing = plan.iter().filter(|d| d.arrives() && !wire.received.contains_key(&d.id)).count();
+        let missing = plan
+            .iter()
+            .filter(|d| d.arrives() && !wire.received.contains_key(&d.id))
+            .count();
         if missing == 0 {
             Ok(())
         } else {
@@ -749,7 +793,11 @@ fn live_rule(mode: AttachMode, tag: &str) {
     wire.check_arrivals(&plan);
     check_counters(&plan, &before, &after);
     assert!(allowed_from - denied_from >= 50 && end - allowed_from >= 50);
-    assert_eq!(xdp_on(&wire.lab), Some(program), "the same program stayed attached");
+    assert_eq!(
+        xdp_on(&wire.lab),
+        Some(program),
+        "the same program stayed attached"
+    );
     assert!(maps.rules().unwrap().deny.is_empty(), "the rule is gone");
     assert!(maps.remove(ListKind::Deny, cidr).is_err(), "deleted twice");
 }
@@ -773,7 +821,8 @@ fn live_rule_takes_effect_without_reattach_generic() {
 /// `rampart stats --json` as (label → packets over every row).
 fn stats_json(pins: &Path) -> BTreeMap<String, u64> {
     let out = cli_ok(pins, None, &["stats", "--json"]);
-    let json: serde_json::Value = serde_json::from_str(out.trim()).expect("stats --json prints JSON");
+    let json: serde_json::Value =
+        serde_json::from_str(out.trim()).expect("stats --json prints JSON");
     json.as_object()
         .expect("a JSON object")
         .iter()
@@ -795,14 +844,31 @@ fn rules_and_counters_survive_the_loader_exiting() {
     let out = cli_ok(
         &pins.0,
         Some(rx),
-        &["filter", "attach", &iface, "--mode", "native", "--port", &PORT.to_string()],
+        &[
+            "filter",
+            "attach",
+            &iface,
+            "--mode",
+            "native",
+            "--port",
+            &PORT.to_string(),
+        ],
     );
-    assert!(out.contains(&format!("attached to {iface} in native mode")), "{out}");
+    assert!(
+        out.contains(&format!("attached to {iface} in native mode")),
+        "{out}"
+    );
     let (kernel_mode, program) = xdp_on(&wire.lab).expect("still attached after the loader exited");
     assert_eq!(kernel_mode, XDP_ATTACHED_DRV);
     let status = cli_ok(&pins.0, Some(rx), &["filter", "status"]);
-    assert!(status.contains(&format!("{iface}: native mode\n")), "{status}");
-    assert!(status.contains(&format!("protected UDP ports: {PORT}")), "{status}");
+    assert!(
+        status.contains(&format!("{iface}: native mode\n")),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("protected UDP ports: {PORT}")),
+        "{status}"
+    );
     assert!(!status.contains("stale"), "{status}");
 
     // A rule from another process, which exits too.
@@ -827,13 +893,27 @@ fn rules_and_counters_survive_the_loader_exiting() {
     wire.check_arrivals(&first);
     check_counters(&first, &zero, &after_first);
     let stats = stats_json(&pins.0);
-    assert_eq!((stats["pass"], stats["drop_denied"], stats["drop_quic_short_packet"]), (30, 30, 10));
+    assert_eq!(
+        (
+            stats["pass"],
+            stats["drop_denied"],
+            stats["drop_quic_short_packet"]
+        ),
+        (30, 30, 10)
+    );
 
     // Another process, another rule (with a TTL); counting goes on.
     let denied6 = host_cidr(tx_v6).to_string();
-    cli_ok(&pins.0, None, &["rules", "add", "deny", &denied6, "--ttl", "10m"]);
+    cli_ok(
+        &pins.0,
+        None,
+        &["rules", "add", "deny", &denied6, "--ttl", "10m"],
+    );
     let list = cli_ok(&pins.0, None, &["rules", "list"]);
-    assert!(list.contains(&format!("deny      {denied6}  (expires in")), "{list}");
+    assert!(
+        list.contains(&format!("deny      {denied6}  (expires in")),
+        "{list}"
+    );
     let second = interleave(vec![
         wire.datagrams(20, Initial, tx_v4, PORT, Pass),
         wire.datagrams(20, Initial, tx_v6, PORT, DropDenied),
@@ -844,13 +924,28 @@ fn rules_and_counters_survive_the_loader_exiting() {
     wire.check_arrivals(&second);
     check_counters(&second, &after_first, &after_second);
     let stats = stats_json(&pins.0);
-    assert_eq!((stats["pass"], stats["drop_denied"], stats["drop_quic_short_packet"]), (50, 70, 10));
-    assert_eq!(xdp_on(&wire.lab), Some((XDP_ATTACHED_DRV, program)), "never re-attached");
+    assert_eq!(
+        (
+            stats["pass"],
+            stats["drop_denied"],
+            stats["drop_quic_short_packet"]
+        ),
+        (50, 70, 10)
+    );
+    assert_eq!(
+        xdp_on(&wire.lab),
+        Some((XDP_ATTACHED_DRV, program)),
+        "never re-attached"
+    );
     drop(maps);
 
     // Detaching (inside rx, as an operator would) with --purge removes the
     // link and every map; the port is open to everyone again.
-    let out = cli_ok(&pins.0, Some(&wire.lab.rx), &["filter", "detach", &iface, "--purge"]);
+    let out = cli_ok(
+        &pins.0,
+        Some(&wire.lab.rx),
+        &["filter", "detach", &iface, "--purge"],
+    );
     assert!(out.contains(&format!("detached from {iface}")), "{out}");
     assert_eq!(xdp_on(&wire.lab), None, "nothing attached after detach");
     assert!(!pins.0.exists(), "--purge removes the pin directory");
@@ -869,30 +964,43 @@ fn namespaces_pins_and_link_are_removed_when_a_test_panics() {
     if skip_unless_root("namespaces_pins_and_link_are_removed_when_a_test_panics") {
         return;
     }
-    let mut made: Option<(Vec<String>, PathBuf, u32)> = None;
+    let mut made: Option<(Vec<String>, PathBuf)> = None;
+    let mut link_id = None;
     let result = catch_unwind(AssertUnwindSafe(|| {
         let wire = Wire::new("pnc");
         let pins = PinDir::new("pnc");
-        attach(&wire, &pins, AttachMode::Skb);
-        let pin = pins.0.join(format!("links/{}.skb", wire.lab.rx_iface));
-        let link = FdLink::from(PinnedLink::from_pin(&pin).expect("the pinned link"));
-        let link_id = link.info().expect("link info").id();
-        drop(link);
         made = Some((
             vec![wire.lab.tx.name().to_owned(), wire.lab.rx.name().to_owned()],
             pins.0.clone(),
-            link_id,
         ));
+        attach(&wire, &pins, AttachMode::Skb);
+        let pin = std::fs::read_dir(pins.0.join("links"))
+            .expect("the links directory")
+            .next()
+            .expect("one pinned link")
+            .expect("a directory entry")
+            .path();
+        let link = FdLink::from(PinnedLink::from_pin(&pin).expect("the pinned link"));
+        link_id = Some(link.info().expect("link info").id());
+        drop(link);
         panic!("deliberate failure, to check the guards clean up");
     }));
     assert!(result.is_err(), "the closure panicked");
-    let (namespaces, pin_dir, link_id) = made.expect("the lab was made");
+    let (namespaces, pin_dir) = made.expect("creating the lab failed; see the panic above");
     let listed = netns_list();
     for name in &namespaces {
-        assert!(!Path::new(&format!("/run/netns/{name}")).exists(), "{name} left behind");
-        assert!(!listed.contains(name), "{name} in `ip netns list`: {listed}");
+        assert!(
+            !Path::new(&format!("/run/netns/{name}")).exists(),
+            "{name} left behind"
+        );
+        assert!(
+            !listed.contains(name),
+            "{name} in `ip netns list`: {listed}"
+        );
     }
     assert!(!pin_dir.exists(), "{} left behind", pin_dir.display());
+    let link_id =
+        link_id.expect("the setup failed before the deliberate panic; see the first panic above");
     // The kernel frees a link once its last reference (the pin) is gone.
     let deadline = Instant::now() + SETTLE;
     while live_links().contains(&link_id) {

@@ -20,6 +20,9 @@ use solana_ed25519::{
 use super::{prepared::Prepared, SigError, SigVerdict, SignatureInput};
 use crate::rule::Rule;
 
+/// Failed sets at most this large are resolved one signature at a time.
+const SINGLES_BELOW: usize = 4;
+
 /// What a batch call did, for adaptive batch sizing and benchmarks.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct BatchStats {
@@ -170,6 +173,24 @@ impl Batch {
         if items.len() <= 1 {
             // A lone signature whose own weighted equation fails is invalid:
             // z ≠ 0 and the cofactor clears only torsion.
+            return;
+        }
+        if items.len() <= SINGLES_BELOW {
+            // A small multiscalar multiplication costs about as much as
+            // checking its signatures one by one; and once all but one pass,
+            // the last is known bad without a check.
+            let (last, rest) = items.split_last().unwrap_or((&items[0], &[]));
+            let mut all_rest_valid = true;
+            for &i in rest {
+                stats.single_checks += 1;
+                let valid = self.signatures[i].equation_holds();
+                self.valid[i] = valid;
+                all_rest_valid &= valid;
+            }
+            if !all_rest_valid {
+                stats.single_checks += 1;
+                self.valid[*last] = self.signatures[*last].equation_holds();
+            }
             return;
         }
         let (left, right) = items.split_at(items.len() / 2);

@@ -29,9 +29,7 @@ use serde::Serialize;
 
 use crate::{
     filter::{
-        is_root,
-        loader::named_program,
-        Cidr, FilterMaps, Loader, BARE_DROP_NAME, PROGRAM_NAME,
+        is_root, loader::named_program, Cidr, FilterMaps, Loader, BARE_DROP_NAME, PROGRAM_NAME,
     },
     netlab::{self, cpu, traffic, Lab},
 };
@@ -144,7 +142,14 @@ pub fn run(args: &BenchXdpArgs) -> anyhow::Result<()> {
         other => bail!("--xdp-mode {other:?}: expected native or skb"),
     };
     let mut modes = if args.modes.is_empty() {
-        vec![Mode::SenderOnly, Mode::BareDrop, Mode::Rampart, Mode::Nftables, Mode::Socket, Mode::QuicUserspace]
+        vec![
+            Mode::SenderOnly,
+            Mode::BareDrop,
+            Mode::Rampart,
+            Mode::Nftables,
+            Mode::Socket,
+            Mode::QuicUserspace,
+        ]
     } else {
         args.modes.clone()
     };
@@ -226,29 +231,56 @@ pub fn run(args: &BenchXdpArgs) -> anyhow::Result<()> {
         _ => None,
     };
     let ratios = [
-        ("rampart_vs_socket", ratio(rx(Mode::Rampart), rx(Mode::Socket))),
-        ("rampart_vs_nftables", ratio(rx(Mode::Rampart), rx(Mode::Nftables))),
-        ("rampart_vs_quic_userspace", ratio(rx(Mode::Rampart), rx(Mode::QuicUserspace))),
-        ("rampart_vs_bare_drop", ratio(rx(Mode::Rampart), rx(Mode::BareDrop))),
+        (
+            "rampart_vs_socket",
+            ratio(rx(Mode::Rampart), rx(Mode::Socket)),
+        ),
+        (
+            "rampart_vs_nftables",
+            ratio(rx(Mode::Rampart), rx(Mode::Nftables)),
+        ),
+        (
+            "rampart_vs_quic_userspace",
+            ratio(rx(Mode::Rampart), rx(Mode::QuicUserspace)),
+        ),
+        (
+            "rampart_vs_bare_drop",
+            ratio(rx(Mode::Rampart), rx(Mode::BareDrop)),
+        ),
     ];
     let chain_vs_bare = costs.full_chain_ns / costs.bare_drop_ns.max(1e-9);
 
     if args.json {
         let mut object = serde_json::Map::new();
         for (mode, result) in &results {
-            object.insert(serde_json::to_value(mode)?.as_str().unwrap_or("mode").to_owned(), serde_json::to_value(result)?);
+            object.insert(
+                serde_json::to_value(mode)?
+                    .as_str()
+                    .unwrap_or("mode")
+                    .to_owned(),
+                serde_json::to_value(result)?,
+            );
         }
         for (name, value) in ratios {
             object.insert(name.into(), serde_json::to_value(value)?);
         }
         object.insert("chain_vs_bare_test_run".into(), chain_vs_bare.into());
-        object.insert("deny_vs_bare_test_run".into(), (costs.deny_ns / costs.bare_drop_ns.max(1e-9)).into());
+        object.insert(
+            "deny_vs_bare_test_run".into(),
+            (costs.deny_ns / costs.bare_drop_ns.max(1e-9)).into(),
+        );
         object.insert("test_run".into(), serde_json::to_value(&costs)?);
         println!("{}", serde_json::Value::Object(object));
         return Ok(());
     }
-    println!("rampart bench xdp ({} B junk to UDP {PORT}, {:.1} s per mode, {} deny CIDRs, {} buckets)", args.payload, args.seconds, args.deny_cidrs, args.buckets);
-    println!("  {:<16}{:>12}{:>16}{:>16}", "mode", "packets/s", "CPU ns/packet", "rx ns/packet");
+    println!(
+        "rampart bench xdp ({} B junk to UDP {PORT}, {:.1} s per mode, {} deny CIDRs, {} buckets)",
+        args.payload, args.seconds, args.deny_cidrs, args.buckets
+    );
+    println!(
+        "  {:<16}{:>12}{:>16}{:>16}",
+        "mode", "packets/s", "CPU ns/packet", "rx ns/packet"
+    );
     for (mode, r) in &results {
         println!(
             "  {:<16}{:>12.0}{:>16.0}{:>16}",
@@ -279,7 +311,8 @@ struct PinGuard(std::path::PathBuf);
 
 impl PinGuard {
     fn new() -> anyhow::Result<Self> {
-        let path = std::path::PathBuf::from(format!("/sys/fs/bpf/rampart-bench-{}", std::process::id()));
+        let path =
+            std::path::PathBuf::from(format!("/sys/fs/bpf/rampart-bench-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
         Ok(PinGuard(path))
     }
@@ -322,7 +355,14 @@ enum Setup {
 }
 
 impl Setup {
-    fn start(mode: Mode, lab: &Lab, pins: &PinGuard, deny: &[Cidr], args: &BenchXdpArgs, xdp_mode: XdpMode) -> anyhow::Result<Self> {
+    fn start(
+        mode: Mode,
+        lab: &Lab,
+        pins: &PinGuard,
+        deny: &[Cidr],
+        args: &BenchXdpArgs,
+        xdp_mode: XdpMode,
+    ) -> anyhow::Result<Self> {
         match mode {
             Mode::SenderOnly => {
                 let table = "netdev rampart_bench_tx";
@@ -331,7 +371,10 @@ impl Setup {
                     lab.tx_iface
                 );
                 nft(lab.tx.name(), &rules)?;
-                Ok(Setup::Nft { netns: lab.tx.name().into(), family_table: table.into() })
+                Ok(Setup::Nft {
+                    netns: lab.tx.name().into(),
+                    family_table: table.into(),
+                })
             }
             Mode::Nftables => {
                 let table = "netdev rampart_bench_rx";
@@ -346,7 +389,10 @@ impl Setup {
                     lab.rx_iface
                 );
                 nft(lab.rx.name(), &rules)?;
-                Ok(Setup::Nft { netns: lab.rx.name().into(), family_table: table.into() })
+                Ok(Setup::Nft {
+                    netns: lab.rx.name().into(),
+                    family_table: table.into(),
+                })
             }
             Mode::BareDrop | Mode::Rampart => {
                 let loader = Loader::new(&pins.0);
@@ -356,7 +402,12 @@ impl Setup {
                     maps.init_config()?;
                     maps.set_ports(&[PORT])?;
                     maps.replace_rules(&crate::filter::RuleSet {
-                        global_rate: RateLimit { pps: 1_000_000, burst_packets: 1_000_000, bps: 0, burst_bytes: 0 },
+                        global_rate: RateLimit {
+                            pps: 1_000_000,
+                            burst_packets: 1_000_000,
+                            bps: 0,
+                            burst_bytes: 0,
+                        },
                         ports: vec![PORT],
                         ..Default::default()
                     })?;
@@ -368,7 +419,11 @@ impl Setup {
                     named_program(&mut ebpf, BARE_DROP_NAME)?.load()?;
                     ebpf
                 };
-                let name = if mode == Mode::Rampart { PROGRAM_NAME } else { BARE_DROP_NAME };
+                let name = if mode == Mode::Rampart {
+                    PROGRAM_NAME
+                } else {
+                    BARE_DROP_NAME
+                };
                 let iface = lab.rx_iface.clone();
                 ebpf = lab.rx.run(move || -> anyhow::Result<aya::Ebpf> {
                     named_program(&mut ebpf, name)?.attach(&iface, xdp_mode)?;
@@ -391,7 +446,11 @@ impl Setup {
                         }
                     }
                 });
-                Ok(Setup::Socket { stop, received, thread })
+                Ok(Setup::Socket {
+                    stop,
+                    received,
+                    thread,
+                })
             }
             Mode::QuicUserspace => bail!("the QUIC ingress is not built yet"),
         }
@@ -404,17 +463,26 @@ impl Setup {
                 drop(ebpf);
                 Ok(None)
             }
-            Setup::Nft { netns, family_table } => {
+            Setup::Nft {
+                netns,
+                family_table,
+            } => {
                 nft(&netns, &format!("delete table {family_table}"))?;
                 Ok(None)
             }
-            Setup::Socket { stop, received, thread } => {
+            Setup::Socket {
+                stop,
+                received,
+                thread,
+            } => {
                 let deadline = Instant::now() + Duration::from_millis(200);
                 while Instant::now() < deadline {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 stop.store(true, Ordering::Relaxed);
-                thread.join().map_err(|_| anyhow::anyhow!("socket reader panicked"))??;
+                thread
+                    .join()
+                    .map_err(|_| anyhow::anyhow!("socket reader panicked"))??;
                 Ok(Some(received.load(Ordering::Relaxed)))
             }
         }
@@ -430,10 +498,17 @@ fn nft(netns: &str, script: &str) -> anyhow::Result<()> {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .context("running nft (install nftables)")?;
-    child.stdin.take().context("nft stdin")?.write_all(script.as_bytes())?;
+    child
+        .stdin
+        .take()
+        .context("nft stdin")?
+        .write_all(script.as_bytes())?;
     let output = child.wait_with_output()?;
     if !output.status.success() {
-        bail!("nft failed: {}", String::from_utf8_lossy(&output.stderr).trim());
+        bail!(
+            "nft failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
     }
     Ok(())
 }
@@ -446,14 +521,25 @@ fn populate_buckets(maps: &mut FilterMaps, count: usize) -> anyhow::Result<()> {
         addr[10] = 0xff;
         addr[11] = 0xff;
         addr[12..].copy_from_slice(&(0x6440_0000u32 + i).to_be_bytes());
-        maps.insert_bucket(SourceKey { addr }, Bucket { packet_tokens: 0, byte_tokens: 0, last_ns: now })?;
+        maps.insert_bucket(
+            SourceKey { addr },
+            Bucket {
+                packet_tokens: 0,
+                byte_tokens: 0,
+                last_ns: now,
+            },
+        )?;
     }
     Ok(())
 }
 
 /// Per-run cost of each path through the chain under BPF_PROG_TEST_RUN, with
 /// the same tables loaded, against the bare drop program.
-fn test_run_costs(pins: &PinGuard, deny: &[Cidr], args: &BenchXdpArgs) -> anyhow::Result<TestRunCosts> {
+fn test_run_costs(
+    pins: &PinGuard,
+    deny: &[Cidr],
+    args: &BenchXdpArgs,
+) -> anyhow::Result<TestRunCosts> {
     let loader = Loader::new(&pins.0);
     let mut ebpf = loader.load()?;
     named_program(&mut ebpf, BARE_DROP_NAME)?.load()?;
@@ -463,7 +549,15 @@ fn test_run_costs(pins: &PinGuard, deny: &[Cidr], args: &BenchXdpArgs) -> anyhow
     if maps.rules()?.deny.len() < deny.len() {
         maps.bulk_deny(deny)?;
     }
-    maps.set_rate(None, RateLimit { pps: 1_000_000_000, burst_packets: 1_000_000_000, bps: 0, burst_bytes: 0 })?;
+    maps.set_rate(
+        None,
+        RateLimit {
+            pps: 1_000_000_000,
+            burst_packets: 1_000_000_000,
+            bps: 0,
+            burst_bytes: 0,
+        },
+    )?;
     if maps.tracked_sources() < args.buckets {
         populate_buckets(&mut maps, args.buckets)?;
     }

@@ -48,7 +48,13 @@ pub fn run(command: &FilterCommand) -> anyhow::Result<()> {
     match command {
         FilterCommand::Attach(args) => {
             let mut ports = args.ports.clone();
-            if ports.is_empty() && loader.maps().map(|m| m.ports().unwrap_or_default()).unwrap_or_default().is_empty() {
+            if ports.is_empty()
+                && loader
+                    .maps()
+                    .map(|m| m.ports().unwrap_or_default())
+                    .unwrap_or_default()
+                    .is_empty()
+            {
                 ports.push(DEFAULT_PORT);
             }
             let mode = loader.attach(&args.iface, args.mode, &ports)?;
@@ -64,7 +70,10 @@ pub fn run(command: &FilterCommand) -> anyhow::Result<()> {
         }
         FilterCommand::Detach { iface, purge } => {
             loader.detach(iface, *purge)?;
-            println!("detached from {iface}{}", if *purge { "; maps removed" } else { "" });
+            println!(
+                "detached from {iface}{}",
+                if *purge { "; maps removed" } else { "" }
+            );
         }
         FilterCommand::Status => {
             let attachments = loader.status()?;
@@ -76,7 +85,11 @@ pub fn run(command: &FilterCommand) -> anyhow::Result<()> {
                     "{}: {} mode{}",
                     a.iface,
                     a.mode,
-                    if a.live { "" } else { " (stale pin: interface gone?)" }
+                    if a.live {
+                        ""
+                    } else {
+                        " (stale pin: interface gone?)"
+                    }
                 );
             }
             if let Ok(maps) = loader.maps() {
@@ -91,5 +104,9 @@ fn join(ports: &[u16]) -> String {
     if ports.is_empty() {
         return "none".into();
     }
-    ports.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -48,7 +48,10 @@ pub fn run(args: &StatsArgs) -> anyhow::Result<()> {
             // Clear the screen and home the cursor.
             print!("\x1b[2J\x1b[H");
         }
-        print_table(&counters, previous.as_ref().map(|(c, t)| (c, now.duration_since(*t))));
+        print_table(
+            &counters,
+            previous.as_ref().map(|(c, t)| (c, now.duration_since(*t))),
+        );
         println!();
         println!("top talkers (drops):");
         for (source, drops) in maps.top_talkers(args.top)? {
@@ -84,7 +87,9 @@ fn print_table(counters: &Counters, previous: Option<(&Counters, Duration)>) {
             counters.packets(verdict)
         ));
         if let Some((before, elapsed)) = previous {
-            let delta = counters.packets(verdict).saturating_sub(before.packets(verdict));
+            let delta = counters
+                .packets(verdict)
+                .saturating_sub(before.packets(verdict));
             line.push_str(&format!("{:>14.0}", delta as f64 / elapsed.as_secs_f64()));
         }
         println!("{line}");

@@ -192,15 +192,30 @@ mod tests {
             })
         );
         assert_eq!("10.1.2.3".parse::<Cidr>().map(Cidr::len), Ok(32));
-        assert_eq!("2001:db8::/32".parse::<Cidr>().map(|c| c.to_string()), Ok("2001:db8::/32".into()));
+        assert_eq!(
+            "2001:db8::/32".parse::<Cidr>().map(|c| c.to_string()),
+            Ok("2001:db8::/32".into())
+        );
     }
 
     #[test]
     fn rejects_malformed_blocks_with_a_reason() {
-        assert!(matches!("10.0.0.1/24".parse::<Cidr>(), Err(CidrError::HostBits { .. })));
-        assert!(matches!("10.0.0.0/33".parse::<Cidr>(), Err(CidrError::PrefixLength { .. })));
-        assert!(matches!("10.0.0/8".parse::<Cidr>(), Err(CidrError::Address { .. })));
-        assert!(matches!("2001:db8::1/32".parse::<Cidr>(), Err(CidrError::HostBits { .. })));
+        assert!(matches!(
+            "10.0.0.1/24".parse::<Cidr>(),
+            Err(CidrError::HostBits { .. })
+        ));
+        assert!(matches!(
+            "10.0.0.0/33".parse::<Cidr>(),
+            Err(CidrError::PrefixLength { .. })
+        ));
+        assert!(matches!(
+            "10.0.0/8".parse::<Cidr>(),
+            Err(CidrError::Address { .. })
+        ));
+        assert!(matches!(
+            "2001:db8::1/32".parse::<Cidr>(),
+            Err(CidrError::HostBits { .. })
+        ));
         let err = "10.0.0.1/24".parse::<Cidr>().unwrap_err().to_string();
         assert!(err.contains("10.0.0.0/24"), "{err}");
     }

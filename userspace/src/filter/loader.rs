@@ -1,6 +1,6 @@
 //! Loading the XDP program, attaching it, and keeping it attached after the
 //! loader exits: maps are pinned under the pin directory, and the link at
-//! `links/<iface>.<mode>` there, so `status` can tell the mode without state of
+//! `links/<iface>:<mode>` there, so `status` can tell the mode without state of
 //! its own and `detach` is an unpin.
 
 use std::{
@@ -65,7 +65,9 @@ pub struct Loader {
 
 impl Default for Loader {
     fn default() -> Self {
-        Loader::new(std::env::var_os("RAMPART_PIN_DIR").map_or_else(|| PIN_DIR.into(), PathBuf::from))
+        Loader::new(
+            std::env::var_os("RAMPART_PIN_DIR").map_or_else(|| PIN_DIR.into(), PathBuf::from),
+        )
     }
 }
 
@@ -95,7 +97,9 @@ impl Loader {
     /// Not root, or bpffs cannot be mounted.
     pub fn prepare(&self) -> Result<(), FilterError> {
         if !is_root() {
-            return Err(FilterError::NotRoot { action: "loading the XDP filter" });
+            return Err(FilterError::NotRoot {
+                action: "loading the XDP filter",
+            });
         }
         if !is_bpffs(Path::new(BPFFS_ROOT)) {
             mount_bpffs(Path::new(BPFFS_ROOT))?;
@@ -139,12 +143,23 @@ impl Loader {
     ///
     /// # Errors
     /// Not root, no such interface, already attached, or the kernel refusing.
-    pub fn attach(&self, iface: &str, mode: AttachMode, ports: &[u16]) -> Result<String, FilterError> {
+    pub fn attach(
+        &self,
+        iface: &str,
+        mode: AttachMode,
+        ports: &[u16],
+    ) -> Result<String, FilterError> {
         if !is_root() {
-            return Err(FilterError::NotRoot { action: "attaching the XDP filter" });
+            return Err(FilterError::NotRoot {
+                action: "attaching the XDP filter",
+            });
         }
         if_index(iface)?;
-        if let Some(existing) = self.status()?.into_iter().find(|a| a.iface == iface && a.live) {
+        if let Some(existing) = self
+            .status()?
+            .into_iter()
+            .find(|a| a.iface == iface && a.live)
+        {
             return Err(FilterError::AlreadyAttached {
                 iface: iface.to_owned(),
                 mode: existing.mode,
@@ -176,16 +191,19 @@ impl Loader {
                 source: last_error.expect("at least one mode was tried"),
             });
         };
-        let link = program.take_link(id).map_err(|source| FilterError::Program {
-            action: "taking the XDP link".into(),
-            source,
+        let link = program
+            .take_link(id)
+            .map_err(|source| FilterError::Program {
+                action: "taking the XDP link".into(),
+                source,
+            })?;
+        let link = FdLink::try_from(link).map_err(|_| FilterError::NoBpfLink {
+            iface: iface.to_owned(),
         })?;
-        let link = FdLink::try_from(link).map_err(|_| FilterError::NoBpfLink { iface: iface.to_owned() })?;
-        let path = self.links_dir().join(format!("{iface}.{mode_name}"));
-        link.pin(&path).map_err(|source| FilterError::Pin {
-            action: "pinning the XDP link at",
+        let path = self.links_dir().join(link_pin_name(iface, mode_name));
+        link.pin(&path).map_err(|source| FilterError::PinLink {
             path: path.clone(),
-            source: std::io::Error::other(source),
+            source,
         })?;
         let mut maps = FilterMaps::take(&mut ebpf)?;
         maps.init_config()?;
@@ -202,10 +220,14 @@ impl Loader {
     /// Not root, or not attached to `iface`.
     pub fn detach(&self, iface: &str, purge: bool) -> Result<(), FilterError> {
         if !is_root() {
-            return Err(FilterError::NotRoot { action: "detaching the XDP filter" });
+            return Err(FilterError::NotRoot {
+                action: "detaching the XDP filter",
+            });
         }
         if !self.remove_link_pins(iface)? {
-            return Err(FilterError::NotAttached { iface: iface.to_owned() });
+            return Err(FilterError::NotAttached {
+                iface: iface.to_owned(),
+            });
         }
         if purge && self.status()?.is_empty() {
             self.purge()?;
@@ -219,7 +241,11 @@ impl Loader {
     /// A file that cannot be removed.
     pub fn purge(&self) -> Result<(), FilterError> {
         let remove = |path: &Path| {
-            let result = if path.is_dir() { fs::remove_dir_all(path) } else { fs::remove_file(path) };
+            let result = if path.is_dir() {
+                fs::remove_dir_all(path)
+            } else {
+                fs::remove_file(path)
+            };
             match result {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(FilterError::Io {
                     action: format!("removing {}", path.display()),
@@ -266,8 +292,8 @@ impl Loader {
         let mut out = Vec::new();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if let Some((iface, mode)) = name.rsplit_once('.') {
-                out.push((iface.to_owned(), mode.to_owned(), entry.path()));
+            if let Some((iface, mode)) = name.rsplit_once(':') {
+                out.push((iface.replace(':', "."), mode.to_owned(), entry.path()));
             }
         }
         out.sort();
@@ -296,7 +322,9 @@ impl Loader {
     /// Not root, or the filter was never attached.
     pub fn maps(&self) -> Result<FilterMaps, FilterError> {
         if !is_root() {
-            return Err(FilterError::NotRoot { action: "reading the filter's maps" });
+            return Err(FilterError::NotRoot {
+                action: "reading the filter's maps",
+            });
         }
         if !is_bpffs(Path::new(BPFFS_ROOT)) {
             return Err(FilterError::BpffsMissing {
@@ -308,13 +336,22 @@ impl Loader {
     }
 }
 
+/// The pin name of an interface's link. bpffs refuses dots in names, and an
+/// interface name never holds a colon, so dots (as in `eth0.100`) become colons.
+fn link_pin_name(iface: &str, mode: &str) -> String {
+    format!("{}:{mode}", iface.replace('.', ":"))
+}
+
 /// The loaded object's filter program.
 pub fn xdp_program(ebpf: &mut Ebpf) -> Result<&mut Xdp, FilterError> {
     named_program(ebpf, PROGRAM_NAME)
 }
 
 /// One of the loaded object's XDP programs by function name.
-pub fn named_program<'a>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a mut Xdp, FilterError> {
+pub fn named_program<'a>(
+    ebpf: &'a mut Ebpf,
+    name: &'static str,
+) -> Result<&'a mut Xdp, FilterError> {
     let program = ebpf
         .program_mut(name)
         .ok_or(FilterError::MissingProgram { name })?;
@@ -329,10 +366,14 @@ pub fn named_program<'a>(ebpf: &'a mut Ebpf, name: &'static str) -> Result<&'a m
 /// # Errors
 /// [`FilterError::NoSuchInterface`].
 pub fn if_index(iface: &str) -> Result<u32, FilterError> {
-    let name = CString::new(iface).map_err(|_| FilterError::NoSuchInterface { name: iface.to_owned() })?;
+    let name = CString::new(iface).map_err(|_| FilterError::NoSuchInterface {
+        name: iface.to_owned(),
+    })?;
     // Safety: a valid NUL-terminated string.
     match unsafe { libc::if_nametoindex(name.as_ptr()) } {
-        0 => Err(FilterError::NoSuchInterface { name: iface.to_owned() }),
+        0 => Err(FilterError::NoSuchInterface {
+            name: iface.to_owned(),
+        }),
         index => Ok(index),
     }
 }
@@ -349,12 +390,24 @@ fn is_bpffs(path: &Path) -> bool {
 }
 
 fn mount_bpffs(path: &Path) -> Result<(), FilterError> {
-    let fail = |source| FilterError::BpffsMissing { path: path.into(), source };
+    let fail = |source| FilterError::BpffsMissing {
+        path: path.into(),
+        source,
+    };
     fs::create_dir_all(path).map_err(fail)?;
-    let target = CString::new(path.as_os_str().as_encoded_bytes()).map_err(|e| fail(std::io::Error::other(e)))?;
+    let target = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|e| fail(std::io::Error::other(e)))?;
     let kind = c"bpf";
     // Safety: valid NUL-terminated strings; no data argument.
-    let rc = unsafe { libc::mount(kind.as_ptr(), target.as_ptr(), kind.as_ptr(), 0, std::ptr::null()) };
+    let rc = unsafe {
+        libc::mount(
+            kind.as_ptr(),
+            target.as_ptr(),
+            kind.as_ptr(),
+            0,
+            std::ptr::null(),
+        )
+    };
     if rc != 0 {
         return Err(fail(std::io::Error::last_os_error()));
     }

@@ -133,7 +133,9 @@ fn take_map<T>(ebpf: &mut Ebpf, name: &'static str) -> Result<T, FilterError>
 where
     T: TryFrom<Map, Error = MapError>,
 {
-    let map = ebpf.take_map(name).ok_or(FilterError::MissingMap { name })?;
+    let map = ebpf
+        .take_map(name)
+        .ok_or(FilterError::MissingMap { name })?;
     T::try_from(map).map_err(|source| FilterError::Map { name, source })
 }
 
@@ -239,7 +241,9 @@ impl FilterMaps {
     /// A rate out of range, or a failed map write.
     pub fn set_config(&mut self, config: Config) -> Result<(), FilterError> {
         validate_rate(&config.rate)?;
-        self.config.set(0, config, 0).map_err(map_err(names::CONFIG))
+        self.config
+            .set(0, config, 0)
+            .map_err(map_err(names::CONFIG))
     }
 
     /// Sets defaults the program needs if the config was never written.
@@ -276,7 +280,9 @@ impl FilterMaps {
         let current = self.ports()?;
         // Clear ports no longer wanted first, then set rows, then the list.
         for port in current.iter().filter(|port| !wanted.contains(port)) {
-            self.ports.set(u32::from(*port), 0, 0).map_err(map_err(names::PORTS))?;
+            self.ports
+                .set(u32::from(*port), 0, 0)
+                .map_err(map_err(names::PORTS))?;
         }
         for (row, port) in wanted.iter().enumerate() {
             self.ports
@@ -286,7 +292,9 @@ impl FilterMaps {
         config.ports = [0; MAX_PORTS as usize];
         config.ports[..wanted.len()].copy_from_slice(&wanted);
         config.port_count = wanted.len() as u32;
-        self.config.set(0, config, 0).map_err(map_err(names::CONFIG))
+        self.config
+            .set(0, config, 0)
+            .map_err(map_err(names::CONFIG))
     }
 
     /// The protected ports, in counter-row order.
@@ -329,9 +337,18 @@ impl FilterMaps {
                 .map_err(map_err(name))
         }
         let mut keys = match kind {
-            ListKind::Allow => [v4(&self.allow4, names::ALLOW_V4)?, v6(&self.allow6, names::ALLOW_V6)?],
-            ListKind::Deny => [v4(&self.deny4, names::DENY_V4)?, v6(&self.deny6, names::DENY_V6)?],
-            ListKind::Rate => [v4(&self.rate4, names::RATE_V4)?, v6(&self.rate6, names::RATE_V6)?],
+            ListKind::Allow => [
+                v4(&self.allow4, names::ALLOW_V4)?,
+                v6(&self.allow6, names::ALLOW_V6)?,
+            ],
+            ListKind::Deny => [
+                v4(&self.deny4, names::DENY_V4)?,
+                v6(&self.deny6, names::DENY_V6)?,
+            ],
+            ListKind::Rate => [
+                v4(&self.rate4, names::RATE_V4)?,
+                v6(&self.rate6, names::RATE_V6)?,
+            ],
         }
         .concat();
         keys.sort();
@@ -438,12 +455,24 @@ impl FilterMaps {
     /// [`FilterError::NoSuchRule`] if it is not there.
     pub fn remove(&mut self, kind: ListKind, cidr: Cidr) -> Result<(), FilterError> {
         let result = match (kind, cidr) {
-            (ListKind::Allow, Cidr::V4 { addr, len }) => self.allow4.remove(&Key::new(len.into(), addr)),
-            (ListKind::Allow, Cidr::V6 { addr, len }) => self.allow6.remove(&Key::new(len.into(), addr)),
-            (ListKind::Deny, Cidr::V4 { addr, len }) => self.deny4.remove(&Key::new(len.into(), addr)),
-            (ListKind::Deny, Cidr::V6 { addr, len }) => self.deny6.remove(&Key::new(len.into(), addr)),
-            (ListKind::Rate, Cidr::V4 { addr, len }) => self.rate4.remove(&Key::new(len.into(), addr)),
-            (ListKind::Rate, Cidr::V6 { addr, len }) => self.rate6.remove(&Key::new(len.into(), addr)),
+            (ListKind::Allow, Cidr::V4 { addr, len }) => {
+                self.allow4.remove(&Key::new(len.into(), addr))
+            }
+            (ListKind::Allow, Cidr::V6 { addr, len }) => {
+                self.allow6.remove(&Key::new(len.into(), addr))
+            }
+            (ListKind::Deny, Cidr::V4 { addr, len }) => {
+                self.deny4.remove(&Key::new(len.into(), addr))
+            }
+            (ListKind::Deny, Cidr::V6 { addr, len }) => {
+                self.deny6.remove(&Key::new(len.into(), addr))
+            }
+            (ListKind::Rate, Cidr::V4 { addr, len }) => {
+                self.rate4.remove(&Key::new(len.into(), addr))
+            }
+            (ListKind::Rate, Cidr::V6 { addr, len }) => {
+                self.rate6.remove(&Key::new(len.into(), addr))
+            }
         };
         result.map_err(|_| FilterError::NoSuchRule {
             list: kind.label(),
@@ -576,8 +605,12 @@ impl FilterMaps {
             .iter()
             .collect::<Result<_, _>>()
             .map_err(map_err(names::TALKERS))?;
-        all.sort_by(|a, b| b.1.cmp(&a.1));
-        Ok(all.into_iter().take(n).map(|(key, drops)| (source_ip(&key), drops)).collect())
+        all.sort_by_key(|entry| std::cmp::Reverse(entry.1));
+        Ok(all
+            .into_iter()
+            .take(n)
+            .map(|(key, drops)| (source_ip(&key), drops))
+            .collect())
     }
 
     /// Sources with a live token bucket.
@@ -590,7 +623,9 @@ impl FilterMaps {
     /// # Errors
     /// A failed map write.
     pub fn insert_bucket(&mut self, source: SourceKey, bucket: Bucket) -> Result<(), FilterError> {
-        self.buckets.insert(source, bucket, 0).map_err(map_err(names::BUCKETS))
+        self.buckets
+            .insert(source, bucket, 0)
+            .map_err(map_err(names::BUCKETS))
     }
 }
 

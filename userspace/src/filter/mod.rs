@@ -66,7 +66,9 @@ pub enum FilterError {
         source: std::io::Error,
     },
     /// A pinned map could not be opened (filter never attached?).
-    #[error("cannot open map {name} at {path}; attach the filter first (`rampart filter attach IFACE`)")]
+    #[error(
+        "cannot open map {name} at {path}; attach the filter first (`rampart filter attach IFACE`)"
+    )]
     OpenMap {
         /// Map name.
         name: &'static str,
@@ -109,16 +111,14 @@ pub enum FilterError {
         #[source]
         source: aya::programs::ProgramError,
     },
-    /// Pinning or unpinning the link failed.
-    #[error("{action} {path}: {source}")]
-    Pin {
-        /// What was attempted.
-        action: &'static str,
+    /// Pinning the link failed.
+    #[error("pinning the XDP link at {path}: {source}")]
+    PinLink {
         /// The pin path.
         path: PathBuf,
         /// Cause.
         #[source]
-        source: std::io::Error,
+        source: aya::pin::PinError,
     },
     /// The kernel attached through netlink, which cannot be pinned.
     #[error("the kernel attached {iface} without a bpf_link (kernel older than 5.9?); cannot pin the attachment")]

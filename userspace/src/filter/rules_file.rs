@@ -165,8 +165,12 @@ pub fn parse(text: &str) -> Result<RuleSet, RulesFileError> {
     }
     for (list, blocks) in [("allow", &allow), ("deny", &deny), ("rate", &rate)] {
         for (i, (block, offset)) in blocks.iter().enumerate() {
-            if let Some((earlier, _)) = blocks[..i].iter().find(|(other, _)| other.overlaps(*block)) {
-                return Err(at(*offset, format!("{block} overlaps {earlier} earlier in the {list} list")));
+            if let Some((earlier, _)) = blocks[..i].iter().find(|(other, _)| other.overlaps(*block))
+            {
+                return Err(at(
+                    *offset,
+                    format!("{block} overlaps {earlier} earlier in the {list} list"),
+                ));
             }
         }
     }
@@ -184,7 +188,10 @@ pub fn parse(text: &str) -> Result<RuleSet, RulesFileError> {
         }
         let max = rampart_common::maps::MAX_PORTS as usize;
         if list.len() > max {
-            return Err(at(ports.span().start, format!("{} ports; at most {max}", list.len())));
+            return Err(at(
+                ports.span().start,
+                format!("{} ports; at most {max}", list.len()),
+            ));
         }
         rules.ports = list.clone();
     }
@@ -206,7 +213,11 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
         "m" => 60,
         "h" => 3600,
         "d" => 86_400,
-        _ => return Err(format!("bad duration {text:?}: expected a number with s, m, h or d")),
+        _ => {
+            return Err(format!(
+                "bad duration {text:?}: expected a number with s, m, h or d"
+            ))
+        }
     };
     let value: u64 = number
         .parse()
@@ -258,10 +269,26 @@ burst = 200
     #[test]
     fn errors_name_the_line() {
         let cases = [
-            (GOOD.replace("203.0.113.0/24", "203.0.113.1/24"), 12, "host bits"),
-            (GOOD.replace("\"10m\"", "\"10 minutes\""), 13, "bad duration"),
-            (GOOD.replace("pps = 100", "pps = 100\ncolour = 1"), 21, "unknown field"),
-            (GOOD.replace("2001:db8::/32", "203.0.0.0/16"), 16, "overlaps"),
+            (
+                GOOD.replace("203.0.113.0/24", "203.0.113.1/24"),
+                12,
+                "host bits",
+            ),
+            (
+                GOOD.replace("\"10m\"", "\"10 minutes\""),
+                13,
+                "bad duration",
+            ),
+            (
+                GOOD.replace("pps = 100", "pps = 100\ncolour = 1"),
+                21,
+                "unknown field",
+            ),
+            (
+                GOOD.replace("2001:db8::/32", "203.0.0.0/16"),
+                16,
+                "overlaps",
+            ),
             (GOOD.replace("burst = 200", "burst = 0"), 19, "burst"),
             (GOOD.replace("[8009, 8010]", "[8009, 0]"), 2, "port 0"),
             (GOOD.replace("[[allow]]", "[[allow]"), 8, ""),

@@ -80,7 +80,9 @@ impl Netns {
     /// `ip netns add` failing (not root, name taken).
     pub fn create(name: &str) -> Result<Self, NetlabError> {
         ip(&["netns", "add", name])?;
-        let netns = Netns { name: name.to_owned() };
+        let netns = Netns {
+            name: name.to_owned(),
+        };
         netns.ip(&["link", "set", "lo", "up"])?;
         Ok(netns)
     }
@@ -201,8 +203,18 @@ impl Lab {
         let rx = Netns::create(&format!("rp-{tag}-rx-{id}"))?;
         let (tx_iface, rx_iface) = (format!("rpt{id}"), format!("rpr{id}"));
         ip(&[
-            "link", "add", &tx_iface, "netns", tx.name(), "type", "veth", "peer", "name", &rx_iface,
-            "netns", rx.name(),
+            "link",
+            "add",
+            &tx_iface,
+            "netns",
+            tx.name(),
+            "type",
+            "veth",
+            "peer",
+            "name",
+            &rx_iface,
+            "netns",
+            rx.name(),
         ])?;
         let subnet = (pid + n) % 200 + 20;
         let octet = format!("10.{subnet}.0");
@@ -210,12 +222,26 @@ impl Lab {
         let tx_v4_extra: Vec<String> = (3..6).map(|i| format!("{octet}.{i}")).collect();
         let (rx_v6, tx_v6) = (format!("fd00:{subnet:x}::1"), format!("fd00:{subnet:x}::2"));
         rx.ip(&["addr", "add", &format!("{rx_v4}/24"), "dev", &rx_iface])?;
-        rx.ip(&["addr", "add", &format!("{rx_v6}/64"), "dev", &rx_iface, "nodad"])?;
+        rx.ip(&[
+            "addr",
+            "add",
+            &format!("{rx_v6}/64"),
+            "dev",
+            &rx_iface,
+            "nodad",
+        ])?;
         tx.ip(&["addr", "add", &format!("{tx_v4}/24"), "dev", &tx_iface])?;
         for extra in &tx_v4_extra {
             tx.ip(&["addr", "add", &format!("{extra}/24"), "dev", &tx_iface])?;
         }
-        tx.ip(&["addr", "add", &format!("{tx_v6}/64"), "dev", &tx_iface, "nodad"])?;
+        tx.ip(&[
+            "addr",
+            "add",
+            &format!("{tx_v6}/64"),
+            "dev",
+            &tx_iface,
+            "nodad",
+        ])?;
         rx.ip(&["link", "set", &rx_iface, "up"])?;
         tx.ip(&["link", "set", &tx_iface, "up"])?;
         Ok(Lab {

@@ -33,7 +33,10 @@ impl PinDir {
     pub fn new(test: &str) -> Self {
         static NEXT: AtomicU32 = AtomicU32::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let path = PathBuf::from(format!("/sys/fs/bpf/rampart-test-{}-{test}-{n}", std::process::id()));
+        let path = PathBuf::from(format!(
+            "/sys/fs/bpf/rampart-test-{}-{test}-{n}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&path);
         PinDir(path)
     }
@@ -93,7 +96,11 @@ impl Frame {
             let mut eth = MutableEthernetPacket::new(&mut frame).unwrap();
             eth.set_destination([2, 0, 0, 0, 0, 1].into());
             eth.set_source([2, 0, 0, 0, 0, 2].into());
-            eth.set_ethertype(if self.vlan.is_some() { EtherTypes::Vlan } else { ethertype });
+            eth.set_ethertype(if self.vlan.is_some() {
+                EtherTypes::Vlan
+            } else {
+                ethertype
+            });
         }
         if let Some(tag) = self.vlan {
             frame[14..16].copy_from_slice(&tag.to_be_bytes());
