@@ -36,7 +36,8 @@ pub const BUCKETS: &str = "RP_BUCKETS";
 /// `PerCpuArray<Counter>`: one row of [`VERDICT_COUNT`] counters per port
 /// slot, plus a last row for unprotected traffic.
 pub const COUNTERS: &str = "RP_COUNTERS";
-/// `LruHashMap<SourceKey, u64>`: drops per source (top talkers).
+/// `LruHashMap<SourceKey, u64>`: drops per source (top talkers), sampled
+/// as [`Config::talker_sample_shift`] says.
 pub const TALKERS: &str = "RP_TALKERS";
 
 /// Most protected ports (counter rows).
@@ -72,7 +73,15 @@ pub struct Config {
     pub port_count: u32,
     /// The protected ports, in counter-row order (for userspace listings).
     pub ports: [u16; MAX_PORTS as usize],
+    /// Top talkers record one drop in 2^this (per CPU and verdict), weighted
+    /// 2^this; 0 records every drop.
+    pub talker_sample_shift: u32,
+    /// Reserved, zero.
+    pub _pad: u32,
 }
+
+/// Default top-talker sampling: one drop in 16.
+pub const DEFAULT_TALKER_SAMPLE_SHIFT: u32 = 4;
 
 /// Default connection ID length of quinn (and so of Agave's TPU server).
 pub const DEFAULT_QUIC_CID_LEN: u32 = 8;

@@ -356,24 +356,40 @@ fn rate_limited(source: Source, bytes: u64) -> bool {
 #[inline(always)]
 pub fn count(ctx: &XdpContext, verdict: Verdict, row: u32, source: Option<Source>) {
     let index = counter_index(row, verdict as u32);
-    if let Some(counter) = RP_COUNTERS.get_ptr_mut(index) {
-        // Safety: per-CPU slot of this map, only this CPU writes it now.
-        unsafe {
-            (*counter).packets += 1;
-            (*counter).bytes += frame_len(ctx) as u64;
-        }
+    let Some(counter) = RP_COUNTERS.get_ptr_mut(index) else {
+        return;
+    };
+    // Safety: per-CPU slot of this map, only this CPU writes it now.
+    let packets = unsafe {
+        (*counter).packets += 1;
+        (*counter).bytes += frame_len(ctx) as u64;
+        (*counter).packets
+    };
+    if !verdict.is_drop() {
+        return;
     }
-    if verdict.is_drop() {
-        if let Some(source) = source {
-            let key = source.key();
-            match RP_TALKERS.get_ptr_mut(&key) {
-                // Safety: valid map value pointer; the count is approximate
-                // across CPUs, which top-talker ranking tolerates.
-                Some(drops) => unsafe { *drops += 1 },
-                None => {
-                    let _ = RP_TALKERS.insert(&key, &1, 0);
-                }
-            }
+    let Some(source) = source else {
+        return;
+    };
+    // Top talkers are sampled: one drop in 2^shift (per CPU and verdict) is
+    // recorded with weight 2^shift. A hash update on every dropped frame
+    // would cost more than the rest of the deny path.
+    let shift = RP_CONFIG
+        .get(0)
+        .map_or(0, |config| config.talker_sample_shift)
+        & 31;
+    let mask = (1u64 << shift) - 1;
+    if packets & mask != 0 {
+        return;
+    }
+    let weight = 1u64 << shift;
+    let key = source.key();
+    match RP_TALKERS.get_ptr_mut(&key) {
+        // Safety: valid map value pointer; the count is approximate across
+        // CPUs, which top-talker ranking tolerates.
+        Some(drops) => unsafe { *drops += weight },
+        None => {
+            let _ = RP_TALKERS.insert(&key, &weight, 0);
         }
     }
 }

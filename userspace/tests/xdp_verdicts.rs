@@ -30,6 +30,8 @@ impl Harness {
         let mut maps = FilterMaps::take(&mut ebpf).unwrap();
         maps.init_config().unwrap();
         maps.set_ports(&[PORT]).unwrap();
+        // Exact top-talker counts for the assertions below.
+        maps.set_talker_sampling(0).unwrap();
         Harness {
             ebpf,
             maps,

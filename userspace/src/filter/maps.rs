@@ -17,7 +17,8 @@ use aya::{
 use rampart_common::{
     maps::{
         self as names, counter_index, Bucket, Config, Counter, DenyEntry, RateLimit, SourceKey,
-        DEFAULT_QUIC_CID_LEN, MAX_BURST, MAX_PORTS, MAX_RATE, UNPROTECTED_ROW,
+        DEFAULT_QUIC_CID_LEN, DEFAULT_TALKER_SAMPLE_SHIFT, MAX_BURST, MAX_PORTS, MAX_RATE,
+        UNPROTECTED_ROW,
     },
     Verdict,
 };
@@ -254,9 +255,25 @@ impl FilterMaps {
         let mut config = self.config()?;
         if config.quic_cid_len == 0 {
             config.quic_cid_len = DEFAULT_QUIC_CID_LEN;
+            config.talker_sample_shift = DEFAULT_TALKER_SAMPLE_SHIFT;
             self.set_config(config)?;
         }
         Ok(())
+    }
+
+    /// Records one drop in 2^`shift` in the top-talker table (0: every drop).
+    ///
+    /// # Errors
+    /// `shift` above 16, or a failed map write.
+    pub fn set_talker_sampling(&mut self, shift: u32) -> Result<(), FilterError> {
+        if shift > 16 {
+            return Err(FilterError::BadSetting {
+                reason: format!("talker sampling shift {shift} above 16"),
+            });
+        }
+        let mut config = self.config()?;
+        config.talker_sample_shift = shift;
+        self.set_config(config)
     }
 
     /// Replaces the protected ports; each gets its own counter row.

@@ -150,6 +150,12 @@ pub enum FilterError {
         /// What is wrong.
         reason: String,
     },
+    /// A filter setting out of range.
+    #[error("bad setting: {reason}")]
+    BadSetting {
+        /// What is wrong.
+        reason: String,
+    },
     /// Port 0 cannot carry traffic.
     #[error("port 0 cannot be protected")]
     PortZero,
