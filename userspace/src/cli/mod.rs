@@ -4,6 +4,7 @@ mod bench_sigverify;
 mod bench_xdp;
 mod filter;
 mod rules;
+mod run;
 mod stats;
 mod verify;
 
@@ -21,6 +22,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the appliance: QUIC ingress, verify pipeline, forwarder, metrics.
+    Run(run::RunArgs),
     /// Check signatures from JSON lines against a rule (conformance tool).
     Verify(verify::VerifyArgs),
     /// Benchmarks.
@@ -50,6 +53,7 @@ enum BenchCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run::run(&args),
         Command::Verify(args) => verify::run(&args),
         Command::Bench(BenchCommand::Sigverify(args)) => bench_sigverify::run(&args),
         Command::Bench(BenchCommand::Xdp(args)) => bench_xdp::run(&args),

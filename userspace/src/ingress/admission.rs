@@ -1,0 +1,401 @@
+//! Connection admission and stream quotas, as Agave's TPU server does them:
+//! a global cap split into staked and unstaked tables, at most 8 new
+//! connections per IP per minute, at most 8 connections per unstaked peer and
+//! 16 per staked one, and a stream budget scaled by stake.
+//!
+//! Pure: every decision takes `now` and returns a verdict; nothing here does I/O.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    net::IpAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+/// Admission limits (defaults are Agave 4.4's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdmissionLimits {
+    /// Connection slots for staked peers.
+    pub max_staked_connections: usize,
+    /// Connection slots for unstaked peers.
+    pub max_unstaked_connections: usize,
+    /// New connections one IP may open per minute; more are refused.
+    pub max_new_connections_per_ip_per_minute: usize,
+    /// Concurrent connections per unstaked peer.
+    pub max_connections_per_unstaked_peer: usize,
+    /// Concurrent connections per staked peer.
+    pub max_connections_per_staked_peer: usize,
+    /// Concurrent uni streams an unstaked connection may open.
+    pub unstaked_streams: u32,
+    /// Fewest concurrent uni streams of a staked connection.
+    pub min_staked_streams: u32,
+    /// Most concurrent uni streams of a staked connection.
+    pub max_staked_streams: u32,
+    /// Transactions per second an unstaked IP may send.
+    pub unstaked_tps_per_ip: u32,
+    /// Total transactions per second shared by staked peers by stake.
+    pub staked_tps_total: u32,
+    /// Stake share below 1/this counts as unstaked (Agave: 50,000).
+    pub min_stake_share_inverse: u64,
+}
+
+impl Default for AdmissionLimits {
+    fn default() -> Self {
+        AdmissionLimits {
+            max_staked_connections: 2000,
+            max_unstaked_connections: 3000,
+            max_new_connections_per_ip_per_minute: 8,
+            max_connections_per_unstaked_peer: 8,
+            max_connections_per_staked_peer: 16,
+            unstaked_streams: 128,
+            min_staked_streams: 128,
+            max_staked_streams: 512,
+            unstaked_tps_per_ip: 400,
+            staked_tps_total: 500_000,
+            min_stake_share_inverse: 50_000,
+        }
+    }
+}
+
+/// Stake per identity (lamports).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StakeTable {
+    stakes: HashMap<[u8; 32], u64>,
+    total: u64,
+}
+
+impl StakeTable {
+    /// A table from (identity, lamports) pairs.
+    pub fn new(entries: impl IntoIterator<Item = ([u8; 32], u64)>) -> Self {
+        let stakes: HashMap<[u8; 32], u64> = entries.into_iter().collect();
+        let total = stakes.values().copied().fold(0u64, u64::saturating_add);
+        StakeTable { stakes, total }
+    }
+
+    /// Parses a stake file: a JSON object from base58 identity to lamports.
+    ///
+    /// # Errors
+    /// Not JSON, a key that is not a 32-byte base58 key, or a value that is
+    /// not a whole number.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let object: HashMap<String, u64> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let mut entries = Vec::with_capacity(object.len());
+        for (key, lamports) in object {
+            let bytes = bs58::decode(&key)
+                .into_vec()
+                .map_err(|e| format!("{key:?}: {e}"))?;
+            let key: [u8; 32] = bytes
+                .try_into()
+                .map_err(|_| format!("{key:?} is not a 32-byte public key"))?;
+            entries.push((key, lamports));
+        }
+        Ok(StakeTable::new(entries))
+    }
+
+    /// `identity`'s share of the total stake, 0.0 if unknown.
+    pub fn share(&self, identity: &[u8; 32]) -> f64 {
+        match (self.stakes.get(identity), self.total) {
+            (Some(&stake), total) if total > 0 => stake as f64 / total as f64,
+            _ => 0.0,
+        }
+    }
+}
+
+/// Why a connection was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The IP opened too many connections in the last minute.
+    #[error("too many new connections from this IP")]
+    NewConnectionRate,
+    /// The peer already has its maximum of connections.
+    #[error("too many connections from this peer")]
+    PeerConnections,
+    /// Every slot of the peer's table (staked or unstaked) is taken.
+    #[error("connection table full")]
+    TableFull,
+}
+
+impl Refusal {
+    /// Stable label for metrics.
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::NewConnectionRate => "new_connection_rate",
+            Refusal::PeerConnections => "peer_connections",
+            Refusal::TableFull => "table_full",
+        }
+    }
+}
+
+/// What an admitted connection may do.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticket {
+    /// Who (identity from the client certificate, else the IP).
+    pub peer: PeerKey,
+    /// Whether the peer's stake share counts as staked.
+    pub staked: bool,
+    /// Concurrent uni streams granted.
+    pub max_streams: u32,
+    /// Sustained transactions per second granted to this connection.
+    pub tps: u32,
+}
+
+/// How peers are told apart: staked ones by identity, others by IP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerKey {
+    /// A staked identity.
+    Identity([u8; 32]),
+    /// An unstaked peer's IP.
+    Ip(IpAddr),
+}
+
+/// The admission state of one ingress endpoint.
+#[derive(Debug)]
+pub struct Admission {
+    limits: AdmissionLimits,
+    stakes: Arc<StakeTable>,
+    recent: HashMap<IpAddr, VecDeque<Instant>>,
+    per_peer: HashMap<PeerKey, usize>,
+    staked: usize,
+    unstaked: usize,
+}
+
+impl Admission {
+    /// Admission with `limits` and a stake table.
+    pub fn new(limits: AdmissionLimits, stakes: Arc<StakeTable>) -> Self {
+        Admission {
+            limits,
+            stakes,
+            recent: HashMap::new(),
+            per_peer: HashMap::new(),
+            staked: 0,
+            unstaked: 0,
+        }
+    }
+
+    /// Replaces the stake table (reloaded file); admitted connections keep
+    /// their tickets.
+    pub fn set_stakes(&mut self, stakes: Arc<StakeTable>) {
+        self.stakes = stakes;
+    }
+
+    /// Live connections (staked, unstaked).
+    pub fn connections(&self) -> (usize, usize) {
+        (self.staked, self.unstaked)
+    }
+
+    /// Decides whether a new connection from `ip` with identity `identity`
+    /// may stay, and on what terms.
+    ///
+    /// # Errors
+    /// The [`Refusal`] reason.
+    pub fn admit(
+        &mut self,
+        ip: IpAddr,
+        identity: Option<[u8; 32]>,
+        now: Instant,
+    ) -> Result<Ticket, Refusal> {
+        let window = Duration::from_secs(60);
+        let recent = self.recent.entry(ip).or_default();
+        while recent
+            .front()
+            .is_some_and(|&at| now.duration_since(at) >= window)
+        {
+            recent.pop_front();
+        }
+        if recent.len() >= self.limits.max_new_connections_per_ip_per_minute {
+            return Err(Refusal::NewConnectionRate);
+        }
+        recent.push_back(now);
+
+        let share = identity.map_or(0.0, |id| self.stakes.share(&id));
+        let staked =
+            share > 0.0 && share >= 1.0 / self.limits.min_stake_share_inverse.max(1) as f64;
+        let peer = match (staked, identity) {
+            (true, Some(id)) => PeerKey::Identity(id),
+            _ => PeerKey::Ip(ip),
+        };
+        let (per_peer_cap, table_cap, in_table) = if staked {
+            (
+                self.limits.max_connections_per_staked_peer,
+                self.limits.max_staked_connections,
+                self.staked,
+            )
+        } else {
+            (
+                self.limits.max_connections_per_unstaked_peer,
+                self.limits.max_unstaked_connections,
+                self.unstaked,
+            )
+        };
+        let count = self.per_peer.get(&peer).copied().unwrap_or(0);
+        if count >= per_peer_cap {
+            return Err(Refusal::PeerConnections);
+        }
+        if in_table >= table_cap {
+            return Err(Refusal::TableFull);
+        }
+        *self.per_peer.entry(peer).or_default() += 1;
+        if staked {
+            self.staked += 1;
+        } else {
+            self.unstaked += 1;
+        }
+        let (max_streams, tps) = if staked {
+            let span = f64::from(self.limits.max_staked_streams - self.limits.min_staked_streams);
+            let streams = self.limits.min_staked_streams + (span * (share * 50.0).min(1.0)) as u32;
+            let tps = ((f64::from(self.limits.staked_tps_total) * share) as u32)
+                .max(self.limits.unstaked_tps_per_ip);
+            (streams, tps)
+        } else {
+            (
+                self.limits.unstaked_streams,
+                self.limits.unstaked_tps_per_ip,
+            )
+        };
+        Ok(Ticket {
+            peer,
+            staked,
+            max_streams,
+            tps,
+        })
+    }
+
+    /// Returns a closed connection's slot.
+    pub fn release(&mut self, ticket: &Ticket) {
+        if let Some(count) = self.per_peer.get_mut(&ticket.peer) {
+            *count -= 1;
+            if *count == 0 {
+                self.per_peer.remove(&ticket.peer);
+            }
+        }
+        if ticket.staked {
+            self.staked = self.staked.saturating_sub(1);
+        } else {
+            self.unstaked = self.unstaked.saturating_sub(1);
+        }
+    }
+
+    /// Drops rate-window entries of IPs idle for a minute (housekeeping).
+    pub fn forget_idle(&mut self, now: Instant) {
+        let window = Duration::from_secs(60);
+        self.recent.retain(|_, times| {
+            times
+                .back()
+                .is_some_and(|&at| now.duration_since(at) < window)
+        });
+    }
+}
+
+/// A token bucket for one connection's transactions per second.
+#[derive(Debug, Clone)]
+pub struct TxBucket {
+    rate: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl TxBucket {
+    /// A full bucket allowing `tps` per second with a one-second burst.
+    pub fn new(tps: u32, now: Instant) -> Self {
+        let rate = f64::from(tps.max(1));
+        TxBucket {
+            rate,
+            burst: rate,
+            tokens: rate,
+            last: now,
+        }
+    }
+
+    /// Takes one token; false if the bucket is empty.
+    pub fn take(&mut self, now: Instant) -> bool {
+        let elapsed = now.duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::from([127, 0, 0, last])
+    }
+
+    #[test]
+    fn eight_new_connections_per_ip_per_minute() {
+        let mut admission = Admission::new(AdmissionLimits::default(), Arc::default());
+        let start = Instant::now();
+        let mut tickets = Vec::new();
+        for _ in 0..8 {
+            tickets.push(admission.admit(ip(1), None, start).unwrap());
+        }
+        for ticket in &tickets {
+            admission.release(ticket);
+        }
+        assert_eq!(
+            admission.admit(ip(1), None, start),
+            Err(Refusal::NewConnectionRate)
+        );
+        assert!(admission.admit(ip(2), None, start).is_ok());
+        assert!(admission
+            .admit(ip(1), None, start + Duration::from_secs(61))
+            .is_ok());
+    }
+
+    #[test]
+    fn per_peer_caps_and_staked_terms() {
+        let limits = AdmissionLimits {
+            max_new_connections_per_ip_per_minute: 100,
+            ..AdmissionLimits::default()
+        };
+        let whale = [1u8; 32];
+        let stakes = Arc::new(StakeTable::new([(whale, 900), ([2u8; 32], 100)]));
+        let mut admission = Admission::new(limits, stakes);
+        let now = Instant::now();
+        for _ in 0..8 {
+            admission.admit(ip(1), None, now).unwrap();
+        }
+        assert_eq!(
+            admission.admit(ip(1), None, now),
+            Err(Refusal::PeerConnections)
+        );
+        let ticket = admission.admit(ip(1), Some(whale), now).unwrap();
+        assert!(ticket.staked);
+        assert_eq!(ticket.max_streams, 512);
+        assert!(ticket.tps > 400);
+        for _ in 1..16 {
+            admission.admit(ip(1), Some(whale), now).unwrap();
+        }
+        assert_eq!(
+            admission.admit(ip(1), Some(whale), now),
+            Err(Refusal::PeerConnections)
+        );
+        assert_eq!(admission.connections(), (16, 8));
+    }
+
+    #[test]
+    fn stake_files_use_base58_keys() {
+        let key = bs58::encode([9u8; 32]).into_string();
+        let table = StakeTable::parse(&format!("{{\"{key}\": 42}}")).unwrap();
+        assert_eq!(table.share(&[9u8; 32]), 1.0);
+        assert!(StakeTable::parse("{\"abc\": 1}").is_err());
+    }
+
+    #[test]
+    fn tx_bucket_refills() {
+        let start = Instant::now();
+        let mut bucket = TxBucket::new(2, start);
+        assert!(bucket.take(start) && bucket.take(start));
+        assert!(!bucket.take(start));
+        assert!(bucket.take(start + Duration::from_millis(600)));
+    }
+}

@@ -1,0 +1,174 @@
+//! Both ends of Solana's TPU protocol for tests and benchmarks: a client that
+//! sends one transaction per unidirectional stream with its own identity
+//! certificate, and a sink that accepts such streams (requiring a client
+//! certificate, as Agave's server does) and keeps what arrives.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use quinn::{crypto::rustls::QuicClientConfig, VarInt};
+
+use crate::ingress::{
+    identity::Identity,
+    server::{quinn_server_config, IngressConfig},
+    tls::{client_config, peer_pubkey},
+};
+
+fn endpoint(
+    server: Option<quinn::ServerConfig>,
+    bind: SocketAddr,
+) -> std::io::Result<quinn::Endpoint> {
+    let socket = std::net::UdpSocket::bind(bind)?;
+    let mut config = quinn::EndpointConfig::default();
+    config.grease_quic_bit(false);
+    let runtime =
+        quinn::default_runtime().ok_or_else(|| std::io::Error::other("no tokio runtime"))?;
+    quinn::Endpoint::new(config, server, socket, runtime)
+}
+
+/// A TPU client with its own identity.
+pub struct TpuClient {
+    endpoint: quinn::Endpoint,
+    config: quinn::ClientConfig,
+}
+
+impl TpuClient {
+    /// A client bound to an ephemeral loopback port. Needs a tokio runtime.
+    ///
+    /// # Errors
+    /// TLS or socket setup.
+    pub fn new(identity: &Identity) -> anyhow::Result<Self> {
+        let tls = client_config(identity)?;
+        let crypto = QuicClientConfig::try_from(tls)?;
+        let mut config = quinn::ClientConfig::new(Arc::new(crypto));
+        let mut transport = quinn::TransportConfig::default();
+        transport.keep_alive_interval(Some(Duration::from_secs(1)));
+        config.transport_config(Arc::new(transport));
+        let endpoint = endpoint(None, SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        Ok(TpuClient { endpoint, config })
+    }
+
+    /// Opens a connection to `server`.
+    ///
+    /// # Errors
+    /// Handshake failure or refusal.
+    pub async fn connect(&self, server: SocketAddr) -> anyhow::Result<quinn::Connection> {
+        let connecting = self
+            .endpoint
+            .connect_with(self.config.clone(), server, "solana-tpu")?;
+        Ok(tokio::time::timeout(Duration::from_secs(5), connecting).await??)
+    }
+
+    /// Sends `bytes` as one stream, finished with FIN.
+    ///
+    /// # Errors
+    /// The stream could not be opened or written.
+    pub async fn send(connection: &quinn::Connection, bytes: &[u8]) -> anyhow::Result<()> {
+        let mut stream = connection.open_uni().await?;
+        stream.write_all(bytes).await?;
+        stream.finish()?;
+        Ok(())
+    }
+
+    /// Closes the endpoint once its streams are delivered.
+    pub async fn close(self) {
+        self.endpoint.close(VarInt::from_u32(0), b"done");
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
+    }
+}
+
+/// One transaction as the sink received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The bytes.
+    pub bytes: Vec<u8>,
+    /// When its stream finished.
+    pub at: Instant,
+    /// The sender's identity from its client certificate.
+    pub sender: Option<[u8; 32]>,
+}
+
+/// A TPU-style server that records every transaction it receives.
+pub struct TpuSink {
+    endpoint: quinn::Endpoint,
+    received: Arc<Mutex<Vec<Received>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TpuSink {
+    /// Listens on an ephemeral loopback port. Needs a tokio runtime.
+    ///
+    /// # Errors
+    /// TLS or socket setup.
+    pub fn start(identity: &Identity) -> anyhow::Result<Self> {
+        let config = IngressConfig {
+            admission: crate::ingress::admission::AdmissionLimits {
+                unstaked_streams: 1024,
+                ..Default::default()
+            },
+            ..IngressConfig::default()
+        };
+        let server = quinn_server_config(&config, identity)?;
+        let endpoint = endpoint(Some(server), SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let (accepting, store) = (endpoint.clone(), received.clone());
+        let task = tokio::spawn(async move {
+            while let Some(incoming) = accepting.accept().await {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let Ok(connection) = incoming.await else {
+                        return;
+                    };
+                    let sender = peer_pubkey(&connection);
+                    while let Ok(mut stream) = connection.accept_uni().await {
+                        let store = store.clone();
+                        tokio::spawn(async move {
+                            if let Ok(bytes) = stream.read_to_end(4096).await {
+                                if let Ok(mut store) = store.lock() {
+                                    store.push(Received {
+                                        bytes,
+                                        at: Instant::now(),
+                                        sender,
+                                    });
+                                }
+                            }
+                        });
+                    }
+                });
+            }
+        });
+        Ok(TpuSink {
+            endpoint,
+            received,
+            task,
+        })
+    }
+
+    /// The sink's address.
+    ///
+    /// # Errors
+    /// The socket is gone.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// How many transactions arrived so far.
+    pub fn count(&self) -> usize {
+        self.received.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
+    /// Everything received so far.
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    /// Stops the sink.
+    pub async fn stop(self) {
+        self.endpoint.close(VarInt::from_u32(0), b"done");
+        self.task.abort();
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.endpoint.wait_idle()).await;
+    }
+}

@@ -1,0 +1,270 @@
+//! The forwarder: hands every valid, unique transaction to the validator's
+//! TPU, byte for byte as received, over QUIC (one unidirectional stream each,
+//! the appliance's identity as client certificate, one persistent connection
+//! with reconnect) or over UDP.
+//!
+//! It never slows verification down: its queue is bounded and the stage
+//! before sheds into a counter when it is full. New connections are paced to
+//! Agave's limit of 8 per IP per minute.
+
+use std::{
+    collections::VecDeque,
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use hdrhistogram::Histogram;
+use quinn::{crypto::rustls::QuicClientConfig, VarInt};
+use tokio::sync::{mpsc::Receiver, Semaphore};
+
+use super::counters::Counters;
+use crate::ingress::{identity::Identity, tls::client_config, Packet};
+
+/// How transactions reach the validator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ForwardMode {
+    /// QUIC to the TPU QUIC port (Agave 4.x).
+    Quic,
+    /// UDP datagrams (validators and tools that still take UDP).
+    Udp,
+}
+
+/// Forwarder settings.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ForwardConfig {
+    /// `quic` or `udp`.
+    pub mode: ForwardMode,
+    /// The validator's TPU address (QUIC port for `quic`).
+    pub target: SocketAddr,
+    /// Transactions waiting to be forwarded at most; more are shed.
+    pub queue: usize,
+    /// Streams open at once on the forward connection.
+    pub max_in_flight: usize,
+    /// New connections per minute at most (Agave refuses more than 8 per IP).
+    pub connections_per_minute: usize,
+}
+
+impl Default for ForwardConfig {
+    fn default() -> Self {
+        ForwardConfig {
+            mode: ForwardMode::Quic,
+            target: SocketAddr::from(([127, 0, 0, 1], 8010)),
+            queue: 65_536,
+            max_in_flight: 1024,
+            connections_per_minute: 8,
+        }
+    }
+}
+
+/// Runs the forwarder until `input` closes and everything queued is sent.
+pub async fn run(
+    config: ForwardConfig,
+    identity: Identity,
+    mut input: Receiver<Packet>,
+    counters: Arc<Counters>,
+) {
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
+    let mut last_publish = Instant::now();
+    let mut record = |received: Instant, counters: &Counters| {
+        if let Some(h) = latency.as_mut() {
+            let _ = h.record(received.elapsed().as_micros().max(1) as u64);
+            if last_publish.elapsed() >= Duration::from_millis(500) {
+                counters.latency_p50_us.set(h.value_at_quantile(0.5));
+                counters.latency_p99_us.set(h.value_at_quantile(0.99));
+                counters.latency_p999_us.set(h.value_at_quantile(0.999));
+                last_publish = Instant::now();
+            }
+        }
+    };
+    match config.mode {
+        ForwardMode::Udp => {
+            let bind: SocketAddr = if config.target.is_ipv4() {
+                ([0, 0, 0, 0], 0).into()
+            } else {
+                ([0u16; 8], 0).into()
+            };
+            let socket = match tokio::net::UdpSocket::bind(bind).await {
+                Ok(socket) => socket,
+                Err(error) => {
+                    tracing::error!(%error, "cannot bind the UDP forward socket");
+                    while let Some(_packet) = input.recv().await {
+                        counters.forward_failed.inc();
+                    }
+                    return;
+                }
+            };
+            while let Some(packet) = input.recv().await {
+                match socket.send_to(&packet.bytes, config.target).await {
+                    Ok(_) => {
+                        counters.forwarded.inc();
+                        record(packet.received, &counters);
+                    }
+                    Err(_) => counters.forward_failed.inc(),
+                }
+            }
+        }
+        ForwardMode::Quic => {
+            let mut client = match QuicForwarder::new(&config, &identity) {
+                Ok(client) => client,
+                Err(error) => {
+                    tracing::error!(%error, "cannot set up the QUIC forwarder");
+                    while let Some(_packet) = input.recv().await {
+                        counters.forward_failed.inc();
+                    }
+                    return;
+                }
+            };
+            let permits = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
+            let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+            loop {
+                tokio::select! {
+                    packet = input.recv() => {
+                        let Some(packet) = packet else { break };
+                        let Some(connection) = client.connection(&counters).await else {
+                            counters.forward_failed.inc();
+                            continue;
+                        };
+                        let Ok(permit) = permits.clone().acquire_owned().await else {
+                            counters.forward_failed.inc();
+                            continue;
+                        };
+                        let (counters, done_tx) = (counters.clone(), done_tx.clone());
+                        tokio::spawn(async move {
+                            let _permit = permit;
+                            if send_one(&connection, &packet.bytes).await {
+                                counters.forwarded.inc();
+                                let _ = done_tx.send(packet.received);
+                            } else {
+                                counters.forward_failed.inc();
+                            }
+                        });
+                    }
+                    Some(received) = done_rx.recv() => record(received, &counters),
+                }
+            }
+            // Drain: wait for every stream in flight.
+            let _ = permits
+                .acquire_many(config.max_in_flight.max(1) as u32)
+                .await;
+            drop(done_tx);
+            while let Some(received) = done_rx.recv().await {
+                record(received, &counters);
+            }
+            client.close().await;
+        }
+    }
+    if let Some(h) = latency.as_ref() {
+        counters.latency_p50_us.set(h.value_at_quantile(0.5));
+        counters.latency_p99_us.set(h.value_at_quantile(0.99));
+        counters.latency_p999_us.set(h.value_at_quantile(0.999));
+    }
+}
+
+async fn send_one(connection: &quinn::Connection, bytes: &[u8]) -> bool {
+    let Ok(mut stream) = connection.open_uni().await else {
+        return false;
+    };
+    stream.write_all(bytes).await.is_ok() && stream.finish().is_ok()
+}
+
+/// One persistent connection to the validator, re-made when it drops, with
+/// connection attempts paced to the server's per-IP limit.
+struct QuicForwarder {
+    endpoint: quinn::Endpoint,
+    config: quinn::ClientConfig,
+    target: SocketAddr,
+    connection: Option<quinn::Connection>,
+    attempts: VecDeque<Instant>,
+    per_minute: usize,
+}
+
+impl QuicForwarder {
+    fn new(config: &ForwardConfig, identity: &Identity) -> Result<Self, String> {
+        let tls = client_config(identity).map_err(|e| e.to_string())?;
+        let crypto = QuicClientConfig::try_from(tls).map_err(|e| e.to_string())?;
+        let mut client = quinn::ClientConfig::new(Arc::new(crypto));
+        let mut transport = quinn::TransportConfig::default();
+        transport.keep_alive_interval(Some(Duration::from_secs(1)));
+        client.transport_config(Arc::new(transport));
+        let bind: SocketAddr = if config.target.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            ([0u16; 8], 0).into()
+        };
+        let socket = std::net::UdpSocket::bind(bind).map_err(|e| e.to_string())?;
+        let mut endpoint_config = quinn::EndpointConfig::default();
+        endpoint_config.grease_quic_bit(false);
+        let runtime = quinn::default_runtime().ok_or("no async runtime")?;
+        let endpoint = quinn::Endpoint::new(endpoint_config, None, socket, runtime)
+            .map_err(|e| e.to_string())?;
+        Ok(QuicForwarder {
+            endpoint,
+            config: client,
+            target: config.target,
+            connection: None,
+            attempts: VecDeque::new(),
+            per_minute: config.connections_per_minute.max(1),
+        })
+    }
+
+    /// The live connection, connecting if needed (waiting for the pacing
+    /// window rather than exceeding the server's limit).
+    async fn connection(&mut self, counters: &Counters) -> Option<quinn::Connection> {
+        if let Some(connection) = &self.connection {
+            if connection.close_reason().is_none() {
+                return Some(connection.clone());
+            }
+            tracing::warn!(target = %self.target, "forward connection closed; reconnecting");
+        }
+        self.connection = None;
+        for _ in 0..3 {
+            let window = Duration::from_secs(60);
+            while self
+                .attempts
+                .front()
+                .is_some_and(|at| at.elapsed() >= window)
+            {
+                self.attempts.pop_front();
+            }
+            if self.attempts.len() >= self.per_minute {
+                if let Some(oldest) = self.attempts.front() {
+                    tokio::time::sleep(window.saturating_sub(oldest.elapsed())).await;
+                }
+                continue;
+            }
+            self.attempts.push_back(Instant::now());
+            let connecting =
+                match self
+                    .endpoint
+                    .connect_with(self.config.clone(), self.target, "solana-tpu")
+                {
+                    Ok(connecting) => connecting,
+                    Err(error) => {
+                        tracing::warn!(%error, "forward connect failed");
+                        return None;
+                    }
+                };
+            match tokio::time::timeout(Duration::from_secs(2), connecting).await {
+                Ok(Ok(connection)) => {
+                    counters.forward_connects.inc();
+                    self.connection = Some(connection.clone());
+                    return Some(connection);
+                }
+                Ok(Err(error)) => tracing::warn!(%error, "forward handshake failed"),
+                Err(_) => tracing::warn!("forward handshake timed out"),
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        None
+    }
+
+    async fn close(self) {
+        if let Some(connection) = self.connection {
+            connection.close(VarInt::from_u32(0), b"shutdown");
+        }
+        self.endpoint.wait_idle().await;
+    }
+}
