@@ -74,6 +74,21 @@ impl<T: AsRef<[u8]> + Send + 'static> VerifyPool<T> {
         backends: Vec<Box<dyn Backend>>,
         queue_per_worker: usize,
     ) -> std::io::Result<Self> {
+        Self::start_pinned(backends, queue_per_worker, &[])
+    }
+
+    /// As [`start`](Self::start), with worker i pinned to CPU
+    /// `cores[i % cores.len()]` (no pinning when `cores` is empty). Pinning
+    /// keeps a verify worker's caches warm and its core free of network work;
+    /// where the OS refuses, the worker runs unpinned.
+    ///
+    /// # Errors
+    /// If the OS refuses to start a thread.
+    pub fn start_pinned(
+        backends: Vec<Box<dyn Backend>>,
+        queue_per_worker: usize,
+        cores: &[usize],
+    ) -> std::io::Result<Self> {
         let depth = backends.len().max(1) * queue_per_worker.max(1);
         let (job_tx, job_rx) = bounded::<Job<T>>(depth);
         let (done_tx, done_rx) = bounded::<Done<T>>(depth);
@@ -81,9 +96,15 @@ impl<T: AsRef<[u8]> + Send + 'static> VerifyPool<T> {
         for (worker, backend) in backends.into_iter().enumerate() {
             let jobs = job_rx.clone();
             let done = done_tx.clone();
+            let core = (!cores.is_empty()).then(|| cores[worker % cores.len()]);
             let handle = thread::Builder::new()
                 .name(format!("verify-{worker}"))
-                .spawn(move || run_worker(worker, backend, jobs, done))?;
+                .spawn(move || {
+                    if let Some(core) = core {
+                        pin_to_core(core);
+                    }
+                    run_worker(worker, backend, jobs, done)
+                })?;
             workers.push(handle);
         }
         Ok(VerifyPool {
@@ -162,6 +183,20 @@ impl<T> Drop for VerifyPool<T> {
             }
             let _ = handle.join();
         }
+    }
+}
+
+/// Pins the calling thread to one CPU; a refusal leaves it unpinned.
+fn pin_to_core(core: usize) {
+    if core >= libc::CPU_SETSIZE as usize {
+        return;
+    }
+    // Safety: a zeroed cpu_set_t is empty; CPU_SET writes inside it (core is
+    // below CPU_SETSIZE); sched_setaffinity reads it for this thread (pid 0).
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(core, &mut set);
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
     }
 }
 

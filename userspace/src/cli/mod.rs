@@ -1,5 +1,6 @@
 //! The `rampart` command line: one module per subcommand.
 
+mod bench_pipeline;
 mod bench_sigverify;
 mod bench_xdp;
 mod filter;
@@ -43,6 +44,8 @@ enum Command {
 enum BenchCommand {
     /// Signature verification throughput against same-run dalek baselines.
     Sigverify(bench_sigverify::BenchArgs),
+    /// The whole appliance on loopback against the raw verify rate.
+    Pipeline(bench_pipeline::BenchPipelineArgs),
     /// CPU per junk packet: Rampart's XDP filter against nftables, a socket,
     /// and a bare XDP drop, on a private veth pair.
     Xdp(bench_xdp::BenchXdpArgs),
@@ -57,6 +60,7 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => verify::run(&args),
         Command::Bench(BenchCommand::Sigverify(args)) => bench_sigverify::run(&args),
         Command::Bench(BenchCommand::Xdp(args)) => bench_xdp::run(&args),
+        Command::Bench(BenchCommand::Pipeline(args)) => bench_pipeline::run(&args),
         Command::Filter(command) => filter::run(&command),
         Command::Rules(command) => rules::run(&command),
         Command::Stats(args) => stats::run(&args),

@@ -62,14 +62,16 @@ impl TpuClient {
         Ok(tokio::time::timeout(Duration::from_secs(5), connecting).await??)
     }
 
-    /// Sends `bytes` as one stream, finished with FIN.
+    /// Sends `bytes` as one stream, finished with FIN, and waits until the
+    /// peer has acknowledged all of it (so closing afterwards loses nothing).
     ///
     /// # Errors
-    /// The stream could not be opened or written.
+    /// The stream could not be opened, written or delivered.
     pub async fn send(connection: &quinn::Connection, bytes: &[u8]) -> anyhow::Result<()> {
         let mut stream = connection.open_uni().await?;
         stream.write_all(bytes).await?;
         stream.finish()?;
+        stream.stopped().await?;
         Ok(())
     }
 

@@ -35,6 +35,11 @@ pub struct BatchPolicy {
 }
 
 /// Runs the stage until `input` is closed and every batch in flight is back.
+///
+/// While every verify worker is busy (and its queue full) the stage stops
+/// taking from `input`, so the backlog waits in the ingress queue, whose
+/// producer sheds and counts when it is full: verification is never handed
+/// more than it can do, and nothing waits on a peer.
 pub fn run(
     input: Receiver<Packet>,
     pool: VerifyPool<Packet>,
@@ -43,18 +48,20 @@ pub fn run(
     policy: BatchPolicy,
     counters: Arc<Counters>,
 ) {
+    let max_in_flight = pool.threads() * 2;
     let mut batch: Vec<Packet> = Vec::with_capacity(policy.size);
     let mut batch_started = Instant::now();
     let mut in_flight = 0usize;
     let mut next_id = 0u64;
     let mut input_open = true;
     loop {
+        let room = in_flight < max_in_flight;
         let wait = if batch.is_empty() {
             Duration::from_millis(50)
         } else {
             policy.delay.saturating_sub(batch_started.elapsed())
         };
-        if input_open {
+        if input_open && room && batch.len() < policy.size {
             select! {
                 recv(input) -> packet => match packet {
                     Ok(packet) => {
@@ -62,6 +69,14 @@ pub fn run(
                             batch_started = Instant::now();
                         }
                         batch.push(packet);
+                        // Take what is already queued, so an idle worker gets
+                        // the whole backlog rather than one transaction.
+                        while batch.len() < policy.size {
+                            match input.try_recv() {
+                                Ok(packet) => batch.push(packet),
+                                Err(_) => break,
+                            }
+                        }
                     }
                     Err(_) => input_open = false,
                 },
@@ -74,7 +89,11 @@ pub fn run(
                 default(wait) => {},
             }
         } else {
-            match pool.done().recv_timeout(Duration::from_millis(50)) {
+            match pool.done().recv_timeout(if room {
+                wait.max(Duration::from_micros(50))
+            } else {
+                Duration::from_millis(50)
+            }) {
                 Ok(done) => {
                     in_flight -= 1;
                     sort_verdicts(done, &mut dedup, &forward, &counters);
@@ -84,8 +103,14 @@ pub fn run(
             }
         }
         counters.ingress_queue_depth.set(input.len() as u64);
+        // A worker sitting idle takes what is there now; while all are busy
+        // the batch grows, up to its size or its delay. So batches are small
+        // (and latency low) at light load and large at heavy load.
+        let idle_worker = in_flight < pool.threads();
         let due = !batch.is_empty()
-            && (batch.len() >= policy.size
+            && in_flight < max_in_flight
+            && (idle_worker
+                || batch.len() >= policy.size
                 || batch_started.elapsed() >= policy.delay
                 || !input_open);
         if due {
