@@ -1118,12 +1118,15 @@ fn shutdown_forwards_everything_it_accepted() {
         let _guard = runtime.enter();
         Sink::Quic(TpuSink::start(&Identity::from_seed([0x5e; 32])).expect("QUIC sink"))
     };
-    let appliance = Appliance::start(config(&dir.0, sink.addr(), ForwardMode::Quic, rule))
-        .expect("appliance starts");
+    let mut config = config(&dir.0, sink.addr(), ForwardMode::Quic, rule);
+    // Batches wait long enough that shutdown finds transactions in every stage.
+    config.pipeline.batch_size = 4096;
+    config.pipeline.batch_delay_us = 300_000;
+    let appliance = Appliance::start(config).expect("appliance starts");
     let counters = appliance.counters().clone();
     let ingress = appliance.ingress_addr();
     let total = items.len() as u64;
-    let client = runtime.block_on(async {
+    let (client, senders) = runtime.block_on(async {
         let client = TpuClient::new(&Identity::from_seed([0x21; 32])).expect("client");
         let mut senders = Vec::new();
         for part in items.chunks(items.len() / 4) {
@@ -1131,39 +1134,43 @@ fn shutdown_forwards_everything_it_accepted() {
             let part: Vec<Vec<u8>> = part.iter().map(|i| i.bytes.clone()).collect();
             senders.push(tokio::spawn(async move {
                 for bytes in &part {
-                    TpuClient::send(&connection, bytes).await?;
+                    if TpuClient::send(&connection, bytes).await.is_err() {
+                        break;
+                    }
                 }
-                anyhow::Ok(connection)
+                connection
             }));
         }
-        let mut connections = Vec::new();
-        for sender in senders {
-            connections.push(sender.await.expect("task").expect("sent"));
-        }
-        wait_until("every stream read", &counters, || {
-            counters.entered.get() == total
+        wait_until("a third of the streams", &counters, || {
+            counters.entered.get() >= total / 3
         })
         .await;
-        (client, connections)
+        (client, senders)
     });
-    let at_shutdown = counters.forwarded.get();
+    let at_shutdown = (counters.entered.get(), counters.forwarded.get());
     appliance.shutdown();
+    let entered = counters.entered.get();
     let forwarded = counters.forwarded.get();
     let start = Instant::now();
-    while sink.count() < total as usize && start.elapsed() < Duration::from_secs(5) {
+    while sink.count() < forwarded as usize && start.elapsed() < Duration::from_secs(5) {
         std::thread::sleep(Duration::from_millis(20));
     }
     println!(
-        "forwarded at shutdown call {at_shutdown}, after {forwarded}, sink {}",
+        "(entered, forwarded) at shutdown call {at_shutdown:?}, after ({entered}, {forwarded}), sink {}",
         sink.count()
     );
-    assert_eq!(counters.terminal_total(), counters.entered.get());
-    assert_eq!(forwarded, total);
+    assert_eq!(counters.terminal_total(), entered);
+    assert_eq!(forwarded, entered);
     assert_eq!(
         sink.count(),
-        total as usize,
+        forwarded as usize,
         "forwarded but never delivered"
     );
-    runtime.block_on(client.0.close());
+    runtime.block_on(async {
+        for sender in senders {
+            let _ = sender.await;
+        }
+        client.close().await;
+    });
     sink.stop(&runtime);
 }

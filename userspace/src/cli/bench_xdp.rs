@@ -51,7 +51,7 @@ pub enum Mode {
     Nftables,
     /// No filter: a plain UDP socket reading and discarding.
     Socket,
-    /// No filter: the junk reaching a QUIC endpoint (needs the QUIC ingress).
+    /// No filter: the junk reaching Rampart's own QUIC ingress.
     QuicUserspace,
 }
 
@@ -164,10 +164,6 @@ pub fn run(args: &BenchXdpArgs) -> anyhow::Result<()> {
     let dest: SocketAddr = format!("{}:{PORT}", lab.rx_v4).parse()?;
     let source: SocketAddr = format!("{}:40000", lab.tx_v4).parse()?;
 
-    if modes.contains(&Mode::QuicUserspace) {
-        progress("quic_userspace: skipped — Rampart's QUIC ingress is not built yet");
-        modes.retain(|mode| *mode != Mode::QuicUserspace);
-    }
     // Modes take turns over several rounds so that load from the rest of the
     // machine falls on all of them alike; totals are summed over rounds.
     let rounds = args.rounds.max(1);
@@ -346,6 +342,8 @@ enum Setup {
     Xdp(#[allow(dead_code)] aya::Ebpf),
     /// An nftables table in a namespace, deleted at the end.
     Nft { netns: String, family_table: String },
+    /// Rampart's appliance (QUIC ingress and pipeline) in the receiving namespace.
+    Quic(Box<crate::pipeline::Appliance>, std::path::PathBuf),
     /// A socket reader thread.
     Socket {
         stop: Arc<AtomicBool>,
@@ -452,7 +450,20 @@ impl Setup {
                     thread,
                 })
             }
-            Mode::QuicUserspace => bail!("the QUIC ingress is not built yet"),
+            Mode::QuicUserspace => {
+                let dir = std::env::temp_dir()
+                    .join(format!("rampart-bench-xdp-quic-{}", std::process::id()));
+                let mut config = crate::config::Config::default();
+                config.ingress.listen = format!("{}:{PORT}", lab.rx_v4).parse()?;
+                config.ingress.identity = dir.join("identity.json");
+                config.forward.target = SocketAddr::from(([127, 0, 0, 1], 9));
+                config.metrics.listen = None;
+                config.pipeline.verify_threads = Some(1);
+                let appliance = lab
+                    .rx
+                    .run(move || crate::pipeline::Appliance::start(config))??;
+                Ok(Setup::Quic(Box::new(appliance), dir))
+            }
         }
     }
 
@@ -461,6 +472,11 @@ impl Setup {
         match self {
             Setup::Xdp(ebpf) => {
                 drop(ebpf);
+                Ok(None)
+            }
+            Setup::Quic(appliance, dir) => {
+                appliance.shutdown();
+                let _ = std::fs::remove_dir_all(dir);
                 Ok(None)
             }
             Setup::Nft {

@@ -155,9 +155,16 @@ impl Appliance {
         let backends = (0..threads)
             .map(|_| make_backend(config.pipeline.backend, config.pipeline.max_rlc_batch))
             .collect::<Result<Vec<_>, _>>()?;
-        let pool = VerifyPool::start(backends, 2).map_err(|source| ApplianceError::Start {
-            what: "verify workers",
-            source,
+        let cores = if config.pipeline.pin_verify_workers {
+            verify_cores(threads)
+        } else {
+            Vec::new()
+        };
+        let pool = VerifyPool::start_pinned(backends, 2, &cores).map_err(|source| {
+            ApplianceError::Start {
+                what: "verify workers",
+                source,
+            }
         })?;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
