@@ -9,7 +9,9 @@
 //! What must hold: the downstream receives exactly the valid, unique
 //! transactions, byte for byte, each once; and every stream sent ends in
 //! exactly the terminal counter an independent oracle (the parser plus
-//! per-signature verification under the configured rule) predicts.
+//! per-signature verification under the configured rule) predicts. And a
+//! graceful shutdown delivers everything it counted as forwarded, even with
+//! the validator a round trip away.
 //!
 //! Every socket is on 127.0.0.1; every wait has a deadline.
 
@@ -367,9 +369,10 @@ struct Plan {
 }
 
 impl Plan {
-    /// Spreads `items` over `connections` connections, with `duplicates`
-    /// extra copies of some valid items, each copy on another connection than
-    /// its original; the corrupted copies of `shadowed` valid items go first.
+    /// Shuffles `items` over `connections` connections and adds extra copies
+    /// of a quarter of the valid ones (two of a twentieth), each copy on
+    /// another connection than its original; corrupted copies of the valid
+    /// `items[i]` for `i` in `shadowed` go first.
     fn new(
         mut items: Vec<Item>,
         connections: usize,
@@ -395,10 +398,10 @@ impl Plan {
                 valid_seen += 1;
                 // Every 4th valid transaction is sent twice, every 20th
                 // three times, the copies on other connections.
-                if valid_seen % 4 == 0 {
+                if valid_seen.is_multiple_of(4) {
                     plan.connections[(i + 1) % connections].push(item.bytes.clone());
                 }
-                if valid_seen % 20 == 0 {
+                if valid_seen.is_multiple_of(20) {
                     plan.connections[(i + 2) % connections].push(item.bytes.clone());
                 }
             }
@@ -541,10 +544,13 @@ fn terminal_counters(counters: &Counters) -> BTreeMap<String, u64> {
 // ---------------------------------------------------------------------------
 // Downstream sinks.
 
+/// Datagrams and where they came from.
+type Datagrams = Arc<Mutex<Vec<(Vec<u8>, SocketAddr)>>>;
+
 /// A UDP "TPU": one socket on loopback and a thread keeping every datagram.
 struct UdpSink {
     addr: SocketAddr,
-    received: Arc<Mutex<Vec<(Vec<u8>, SocketAddr)>>>,
+    received: Datagrams,
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
 }
@@ -556,7 +562,7 @@ impl UdpSink {
             .set_read_timeout(Some(Duration::from_millis(50)))
             .expect("read timeout");
         let addr = socket.local_addr().expect("UDP sink address");
-        let received = Arc::new(Mutex::new(Vec::new()));
+        let received = Datagrams::default();
         let stop = Arc::new(AtomicBool::new(false));
         let (store, stopping) = (received.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
@@ -1096,18 +1102,92 @@ fn udp_forwarding_under_zip215_delivers_exactly_the_valid_unique_transactions() 
     run("udp-zip215", plan, ForwardMode::Udp, rule);
 }
 
+/// A UDP relay on loopback that delays every datagram towards `target` by
+/// `delay` (order kept), so QUIC to `target` has a round trip of `delay`.
+struct DelayRelay {
+    addr: SocketAddr,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl DelayRelay {
+    fn start(target: SocketAddr, delay: Duration) -> Self {
+        let front = UdpSocket::bind(("127.0.0.1", 0)).expect("bind the relay");
+        let back = UdpSocket::bind(("127.0.0.1", 0)).expect("bind the relay");
+        back.connect(target).expect("relay target");
+        for socket in [&front, &back] {
+            socket
+                .set_read_timeout(Some(Duration::from_millis(20)))
+                .expect("read timeout");
+        }
+        let addr = front.local_addr().expect("relay address");
+        let stop = Arc::new(AtomicBool::new(false));
+        let client: Arc<Mutex<Option<SocketAddr>>> = Arc::default();
+        let (queue, delayed) = std::sync::mpsc::channel::<(Instant, Vec<u8>)>();
+        let running = |stop: &Arc<AtomicBool>, started: Instant| {
+            !stop.load(Ordering::Relaxed) && started.elapsed() < Duration::from_secs(60)
+        };
+        let mut threads = Vec::new();
+        // Towards the target: stamp each datagram with when it may leave.
+        let (socket, peer, stopping) = (
+            front.try_clone().expect("clone"),
+            client.clone(),
+            stop.clone(),
+        );
+        threads.push(std::thread::spawn(move || {
+            let (started, mut buffer) = (Instant::now(), vec![0u8; 65_536]);
+            while running(&stopping, started) {
+                if let Ok((len, from)) = socket.recv_from(&mut buffer) {
+                    *peer.lock().expect("relay peer") = Some(from);
+                    let _ = queue.send((Instant::now() + delay, buffer[..len].to_vec()));
+                }
+            }
+        }));
+        let (socket, stopping) = (back.try_clone().expect("clone"), stop.clone());
+        threads.push(std::thread::spawn(move || {
+            let started = Instant::now();
+            while running(&stopping, started) {
+                if let Ok((at, datagram)) = delayed.recv_timeout(Duration::from_millis(20)) {
+                    std::thread::sleep(at.saturating_duration_since(Instant::now()));
+                    let _ = socket.send(&datagram);
+                }
+            }
+        }));
+        // Back from the target, undelayed.
+        let stopping = stop.clone();
+        threads.push(std::thread::spawn(move || {
+            let (started, mut buffer) = (Instant::now(), vec![0u8; 65_536]);
+            while running(&stopping, started) {
+                if let Ok(len) = back.recv(&mut buffer) {
+                    if let Some(peer) = *client.lock().expect("relay peer") {
+                        let _ = front.send_to(&buffer[..len], peer);
+                    }
+                }
+            }
+        }));
+        DelayRelay {
+            addr,
+            stop,
+            threads,
+        }
+    }
+
+    fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for thread in self.threads {
+            thread.join().expect("relay thread");
+        }
+    }
+}
+
 #[test]
-fn shutdown_forwards_everything_it_accepted() {
+fn shutdown_delivers_every_transaction_it_counts_as_forwarded() {
     let _serial = SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let rule = Rule::Strict;
-    let items = generated(
-        &[(MAX_LEGACY_MESSAGE, 200), (MAX_V1_MESSAGE, 100)],
-        0.0,
-        21,
-        rule,
-    );
+    let items = generated(&[(MAX_LEGACY_MESSAGE, 600)], 0.0, 21, rule);
+    let total = items.len() as u64;
     let dir = TempDir::new("drain");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -1118,59 +1198,61 @@ fn shutdown_forwards_everything_it_accepted() {
         let _guard = runtime.enter();
         Sink::Quic(TpuSink::start(&Identity::from_seed([0x5e; 32])).expect("QUIC sink"))
     };
-    let mut config = config(&dir.0, sink.addr(), ForwardMode::Quic, rule);
-    // Batches wait long enough that shutdown finds transactions in every stage.
-    config.pipeline.batch_size = 4096;
-    config.pipeline.batch_delay_us = 300_000;
-    let appliance = Appliance::start(config).expect("appliance starts");
+    // A 50 ms round trip to the validator: forwarded transactions take a
+    // while to be acknowledged, so shutdown finds them in flight.
+    let relay = DelayRelay::start(sink.addr(), Duration::from_millis(50));
+    let appliance = Appliance::start(config(&dir.0, relay.addr, ForwardMode::Quic, rule))
+        .expect("appliance starts");
     let counters = appliance.counters().clone();
     let ingress = appliance.ingress_addr();
-    let total = items.len() as u64;
-    let (client, senders) = runtime.block_on(async {
+    let client = runtime.block_on(async {
         let client = TpuClient::new(&Identity::from_seed([0x21; 32])).expect("client");
         let mut senders = Vec::new();
         for part in items.chunks(items.len() / 4) {
             let connection = client.connect(ingress).await.expect("connect");
             let part: Vec<Vec<u8>> = part.iter().map(|i| i.bytes.clone()).collect();
             senders.push(tokio::spawn(async move {
+                // Without waiting for acknowledgements: a burst.
                 for bytes in &part {
-                    if TpuClient::send(&connection, bytes).await.is_err() {
-                        break;
-                    }
+                    let mut stream = connection.open_uni().await?;
+                    stream.write_all(bytes).await?;
+                    stream.finish()?;
                 }
-                connection
+                anyhow::Ok(connection)
             }));
         }
-        wait_until("a third of the streams", &counters, || {
-            counters.entered.get() >= total / 3
+        let mut connections = Vec::new();
+        for sender in senders {
+            connections.push(sender.await.expect("sender task").expect("sent"));
+        }
+        wait_until("every stream read", &counters, || {
+            counters.entered.get() == total
         })
         .await;
-        (client, senders)
+        (client, connections)
     });
-    let at_shutdown = (counters.entered.get(), counters.forwarded.get());
-    appliance.shutdown();
-    let entered = counters.entered.get();
-    let forwarded = counters.forwarded.get();
+    let before = counters.forwarded.get();
     let start = Instant::now();
-    while sink.count() < forwarded as usize && start.elapsed() < Duration::from_secs(5) {
+    appliance.shutdown();
+    let took = start.elapsed();
+    let forwarded = counters.forwarded.get();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while sink.count() < forwarded as usize && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
+    let delivered = sink.count();
     println!(
-        "(entered, forwarded) at shutdown call {at_shutdown:?}, after ({entered}, {forwarded}), sink {}",
-        sink.count()
+        "drain: forwarded {before} before shutdown, {forwarded} after ({took:?}); delivered {delivered}"
     );
-    assert_eq!(counters.terminal_total(), entered);
-    assert_eq!(forwarded, entered);
-    assert_eq!(
-        sink.count(),
-        forwarded as usize,
-        "forwarded but never delivered"
-    );
-    runtime.block_on(async {
-        for sender in senders {
-            let _ = sender.await;
-        }
-        client.close().await;
-    });
+    runtime.block_on(client.0.close());
+    drop(client.1);
     sink.stop(&runtime);
+    relay.stop();
+
+    assert_eq!(counters.terminal_total(), counters.entered.get());
+    assert_eq!(forwarded, total, "shutdown drains every stage");
+    assert_eq!(
+        delivered, forwarded as usize,
+        "transactions counted as forwarded must reach the validator"
+    );
 }
