@@ -22,6 +22,10 @@ pub struct StatsArgs {
     /// Print one JSON object (counters only) and exit.
     #[arg(long)]
     json: bool,
+    /// The appliance's metrics endpoint, whose pipeline counters are shown
+    /// after the filter's (skipped when nothing listens there).
+    #[arg(long, default_value = "127.0.0.1:9464")]
+    metrics: std::net::SocketAddr,
 }
 
 /// Runs `rampart stats`.
@@ -29,7 +33,22 @@ pub struct StatsArgs {
 /// # Errors
 /// Not root, or the filter never attached.
 pub fn run(args: &StatsArgs) -> anyhow::Result<()> {
-    let maps = Loader::default().maps()?;
+    let maps = match Loader::default().maps() {
+        Ok(maps) => Some(maps),
+        Err(error) => {
+            // The pipeline's numbers may still be there without the filter.
+            match pipeline_metrics(args.metrics) {
+                Some(text) => {
+                    println!("XDP filter: {error}");
+                    println!();
+                    print_pipeline(&text);
+                    return Ok(());
+                }
+                None => return Err(error.into()),
+            }
+        }
+    };
+    let Some(maps) = maps else { return Ok(()) };
     if args.json {
         let counters = maps.counters()?;
         let mut object = serde_json::Map::new();
@@ -58,6 +77,10 @@ pub fn run(args: &StatsArgs) -> anyhow::Result<()> {
             println!("  {source:<40} {drops:>12}");
         }
         println!("sources with a token bucket: {}", maps.tracked_sources());
+        if let Some(text) = pipeline_metrics(args.metrics) {
+            println!();
+            print_pipeline(&text);
+        }
         if !args.watch {
             return Ok(());
         }
@@ -93,5 +116,31 @@ fn print_table(counters: &Counters, previous: Option<(&Counters, Duration)>) {
             line.push_str(&format!("{:>14.0}", delta as f64 / elapsed.as_secs_f64()));
         }
         println!("{line}");
+    }
+}
+
+/// The appliance's Prometheus text, if its endpoint answers.
+fn pipeline_metrics(addr: std::net::SocketAddr) -> Option<String> {
+    use std::io::{Read, Write};
+    let timeout = Duration::from_millis(300);
+    let mut stream = std::net::TcpStream::connect_timeout(&addr, timeout).ok()?;
+    stream.set_read_timeout(Some(timeout)).ok()?;
+    stream
+        .write_all(b"GET /metrics HTTP/1.1\r\nHost: rampart\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+}
+
+/// The pipeline's counters, one per line, without the Prometheus comments.
+fn print_pipeline(text: &str) {
+    println!("pipeline (rampart run):");
+    for line in text.lines().filter(|line| !line.starts_with('#')) {
+        if let Some((name, value)) = line.rsplit_once(' ') {
+            println!("  {:<72}{value:>14}", name.trim_start_matches("rampart_"));
+        }
     }
 }
