@@ -288,8 +288,10 @@ fn small_order(seed: u64, rule: Rule) -> Item {
     Item::new(framed(signature, &message), intent, rule)
 }
 
-/// Malformed streams: random junk, truncated and padded transactions, unknown
-/// versions, and a correctly signed legacy transaction over 1232 bytes.
+/// Malformed streams: random junk, truncated transactions, a trailing byte,
+/// wrong framings (no signature, a signature too many, v1 message in a legacy
+/// frame, a non-canonical compact-u16), an unknown version, and correctly
+/// signed legacy transactions over 1232 bytes.
 fn malformed(sources: &[Item], junk: usize, truncated: usize, seed: u64, rule: Rule) -> Vec<Item> {
     let mut rng = StdRng::seed_from_u64(seed);
     let mut items = Vec::new();
@@ -324,6 +326,33 @@ fn malformed(sources: &[Item], junk: usize, truncated: usize, seed: u64, rule: R
         Intent::Malformed(Some("trailing_bytes")),
         rule,
     ));
+    // A legacy transaction's signature and message, re-framed wrongly.
+    let legacy = &sources[0].bytes;
+    assert_eq!(legacy[0], 1, "a legacy transaction with one signature");
+    let (signature, message) = (&legacy[1..65], &legacy[65..]);
+    let reframed: [(&[&[u8]], &'static str); 4] = [
+        (&[&[0], message], "no_signatures"),
+        (
+            &[&[2], signature, signature, message],
+            "signature_count_mismatch",
+        ),
+        (
+            &[&[1], signature, &[0x81], message],
+            "v1_message_in_legacy_frame",
+        ),
+        (
+            // The key count 2 as the non-canonical compact-u16 [0x82, 0x00].
+            &[&[1], signature, &message[..3], &[0x82, 0x00], &message[4..]],
+            "bad_compact_u16",
+        ),
+    ];
+    for (parts, label) in reframed {
+        items.push(Item::new(
+            parts.concat(),
+            Intent::Malformed(Some(label)),
+            rule,
+        ));
+    }
     // A versioned transaction of an unknown version.
     let mut unknown = sources[1].bytes.clone();
     unknown[0] = 0x82;

@@ -253,10 +253,7 @@ async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
         let (shared, bucket, connection) = (shared.clone(), bucket.clone(), connection.clone());
         tokio::spawn(async move { read_stream(stream, peer, &connection, &shared, &bucket).await });
     }
-    shared
-        .counters
-        .connections_open
-        .set(shared.counters.connections_open.get().saturating_sub(1));
+    shared.counters.connections_open.sub(1);
     if let Ok(mut admission) = shared.admission.lock() {
         admission.release(&ticket);
     }

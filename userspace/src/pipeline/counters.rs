@@ -28,6 +28,15 @@ impl Counter {
         self.0.load(Ordering::Relaxed)
     }
 
+    /// Takes `n` from a gauge, stopping at zero.
+    pub fn sub(&self, n: u64) {
+        let _ = self
+            .0
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                Some(v.saturating_sub(n))
+            });
+    }
+
     /// Sets a gauge.
     pub fn set(&self, value: u64) {
         self.0.store(value, Ordering::Relaxed);

@@ -163,11 +163,20 @@ pub async fn run(
     }
 }
 
+/// Sends one transaction and waits for the validator to acknowledge all of
+/// it: only then is it forwarded (quinn drops unacknowledged data when a
+/// connection closes, so "written" is not "delivered").
 async fn send_one(connection: &quinn::Connection, bytes: &[u8]) -> bool {
     let Ok(mut stream) = connection.open_uni().await else {
         return false;
     };
-    stream.write_all(bytes).await.is_ok() && stream.finish().is_ok()
+    if stream.write_all(bytes).await.is_err() || stream.finish().is_err() {
+        return false;
+    }
+    matches!(
+        tokio::time::timeout(Duration::from_secs(5), stream.stopped()).await,
+        Ok(Ok(None))
+    )
 }
 
 /// One persistent connection to the validator, re-made when it drops, with
