@@ -63,6 +63,10 @@ pub struct BenchPipelineArgs {
     /// Seconds per phase at most.
     #[arg(long, default_value_t = 4.0)]
     seconds: f64,
+    /// Leave the verify workers unpinned (pinned to the last cores is the
+    /// production default, kept here too).
+    #[arg(long)]
+    no_pin: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
@@ -275,6 +279,7 @@ fn phase(
     config.forward.target = sink.local_addr()?;
     config.pipeline.rule = args.rule;
     config.pipeline.verify_threads = Some(args.verify_threads.max(1));
+    config.pipeline.pin_verify_workers = !args.no_pin;
     let appliance = Appliance::start(config)?;
     let ingress = appliance.ingress_addr();
     let counters = appliance.counters().clone();

@@ -68,9 +68,12 @@ pub async fn run(
 ) {
     let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
     let mut last_publish = Instant::now();
-    let mut record = |received: Instant, counters: &Counters| {
+    // Added latency: from the stream's completion at ingress to the moment the
+    // transaction is handed to the validator (written and finished); the
+    // validator's acknowledgement is its own time, not the appliance's.
+    let mut record = |added: Duration, counters: &Counters| {
         if let Some(h) = latency.as_mut() {
-            let _ = h.record(received.elapsed().as_micros().max(1) as u64);
+            let _ = h.record(added.as_micros().max(1) as u64);
             if last_publish.elapsed() >= Duration::from_millis(500) {
                 counters.latency_p50_us.set(h.value_at_quantile(0.5));
                 counters.latency_p99_us.set(h.value_at_quantile(0.99));
@@ -100,7 +103,7 @@ pub async fn run(
                 match socket.send_to(&packet.bytes, config.target).await {
                     Ok(_) => {
                         counters.forwarded.inc();
-                        record(packet.received, &counters);
+                        record(packet.received.elapsed(), &counters);
                     }
                     Err(_) => counters.forward_failed.inc(),
                 }
@@ -118,7 +121,7 @@ pub async fn run(
                 }
             };
             let permits = Arc::new(Semaphore::new(config.max_in_flight.max(1)));
-            let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+            let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<Duration>();
             loop {
                 tokio::select! {
                     packet = input.recv() => {
@@ -134,15 +137,15 @@ pub async fn run(
                         let (counters, done_tx) = (counters.clone(), done_tx.clone());
                         tokio::spawn(async move {
                             let _permit = permit;
-                            if send_one(&connection, &packet.bytes).await {
+                            if let Some(handed_off) = send_one(&connection, &packet.bytes).await {
                                 counters.forwarded.inc();
-                                let _ = done_tx.send(packet.received);
+                                let _ = done_tx.send(handed_off.duration_since(packet.received));
                             } else {
                                 counters.forward_failed.inc();
                             }
                         });
                     }
-                    Some(received) = done_rx.recv() => record(received, &counters),
+                    Some(added) = done_rx.recv() => record(added, &counters),
                 }
             }
             // Drain: wait for every stream in flight.
@@ -150,8 +153,8 @@ pub async fn run(
                 .acquire_many(config.max_in_flight.max(1) as u32)
                 .await;
             drop(done_tx);
-            while let Some(received) = done_rx.recv().await {
-                record(received, &counters);
+            while let Some(added) = done_rx.recv().await {
+                record(added, &counters);
             }
             client.close().await;
         }
@@ -165,18 +168,17 @@ pub async fn run(
 
 /// Sends one transaction and waits for the validator to acknowledge all of
 /// it: only then is it forwarded (quinn drops unacknowledged data when a
-/// connection closes, so "written" is not "delivered").
-async fn send_one(connection: &quinn::Connection, bytes: &[u8]) -> bool {
-    let Ok(mut stream) = connection.open_uni().await else {
-        return false;
-    };
-    if stream.write_all(bytes).await.is_err() || stream.finish().is_err() {
-        return false;
+/// connection closes, so "written" is not "delivered"). Returns when it was
+/// handed off (written and finished), or None if it was not delivered.
+async fn send_one(connection: &quinn::Connection, bytes: &[u8]) -> Option<Instant> {
+    let mut stream = connection.open_uni().await.ok()?;
+    stream.write_all(bytes).await.ok()?;
+    stream.finish().ok()?;
+    let handed_off = Instant::now();
+    match tokio::time::timeout(Duration::from_secs(5), stream.stopped()).await {
+        Ok(Ok(None)) => Some(handed_off),
+        _ => None,
     }
-    matches!(
-        tokio::time::timeout(Duration::from_secs(5), stream.stopped()).await,
-        Ok(Ok(None))
-    )
 }
 
 /// One persistent connection to the validator, re-made when it drops, with
