@@ -130,6 +130,8 @@ impl Refusal {
 /// What an admitted connection may do.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ticket {
+    /// Identifies the connection to [`Admission::release`].
+    pub id: u64,
     /// Who (identity from the client certificate, else the IP).
     pub peer: PeerKey,
     /// Whether the peer's stake share counts as staked.
@@ -149,6 +151,25 @@ pub enum PeerKey {
     Ip(IpAddr),
 }
 
+/// An admitted connection, and the one it displaced if a table was full.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admitted {
+    /// The new connection's terms.
+    pub ticket: Ticket,
+    /// A live connection evicted to make room (already released); the caller
+    /// closes it.
+    pub evicted: Option<u64>,
+}
+
+/// A live connection as admission sees it.
+#[derive(Debug, Clone, Copy)]
+struct Live {
+    peer: PeerKey,
+    staked: bool,
+    share: f64,
+    admitted: Instant,
+}
+
 /// The admission state of one ingress endpoint.
 #[derive(Debug)]
 pub struct Admission {
@@ -156,6 +177,8 @@ pub struct Admission {
     stakes: Arc<StakeTable>,
     recent: HashMap<IpAddr, VecDeque<Instant>>,
     per_peer: HashMap<PeerKey, usize>,
+    live: HashMap<u64, Live>,
+    next_id: u64,
     staked: usize,
     unstaked: usize,
 }
@@ -168,6 +191,8 @@ impl Admission {
             stakes,
             recent: HashMap::new(),
             per_peer: HashMap::new(),
+            live: HashMap::new(),
+            next_id: 0,
             staked: 0,
             unstaked: 0,
         }
@@ -185,7 +210,10 @@ impl Admission {
     }
 
     /// Decides whether a new connection from `ip` with identity `identity`
-    /// may stay, and on what terms.
+    /// may stay, and on what terms. When its table is full, Agave's policy
+    /// makes room: an unstaked newcomer displaces the oldest unstaked
+    /// connection; a staked one displaces the lowest-staked connection if that
+    /// has less stake, else it is refused.
     ///
     /// # Errors
     /// The [`Refusal`] reason.
@@ -194,7 +222,7 @@ impl Admission {
         ip: IpAddr,
         identity: Option<[u8; 32]>,
         now: Instant,
-    ) -> Result<Ticket, Refusal> {
+    ) -> Result<Admitted, Refusal> {
         let window = Duration::from_secs(60);
         let recent = self.recent.entry(ip).or_default();
         while recent
@@ -232,8 +260,26 @@ impl Admission {
         if count >= per_peer_cap {
             return Err(Refusal::PeerConnections);
         }
+        let mut evicted = None;
         if in_table >= table_cap {
-            return Err(Refusal::TableFull);
+            let victim = if staked {
+                self.live
+                    .iter()
+                    .filter(|(_, live)| live.staked && live.share < share)
+                    .min_by(|a, b| a.1.share.total_cmp(&b.1.share))
+                    .map(|(id, _)| *id)
+            } else {
+                self.live
+                    .iter()
+                    .filter(|(_, live)| !live.staked)
+                    .min_by_key(|(_, live)| live.admitted)
+                    .map(|(id, _)| *id)
+            };
+            let Some(victim) = victim else {
+                return Err(Refusal::TableFull);
+            };
+            self.release(victim);
+            evicted = Some(victim);
         }
         *self.per_peer.entry(peer).or_default() += 1;
         if staked {
@@ -253,23 +299,42 @@ impl Admission {
                 self.limits.unstaked_tps_per_ip,
             )
         };
-        Ok(Ticket {
-            peer,
-            staked,
-            max_streams,
-            tps,
+        let id = self.next_id;
+        self.next_id += 1;
+        self.live.insert(
+            id,
+            Live {
+                peer,
+                staked,
+                share,
+                admitted: now,
+            },
+        );
+        Ok(Admitted {
+            ticket: Ticket {
+                id,
+                peer,
+                staked,
+                max_streams,
+                tps,
+            },
+            evicted,
         })
     }
 
-    /// Returns a closed connection's slot.
-    pub fn release(&mut self, ticket: &Ticket) {
-        if let Some(count) = self.per_peer.get_mut(&ticket.peer) {
+    /// Returns a connection's slot; releasing twice (an evicted connection
+    /// that then closes) does nothing the second time.
+    pub fn release(&mut self, id: u64) {
+        let Some(live) = self.live.remove(&id) else {
+            return;
+        };
+        if let Some(count) = self.per_peer.get_mut(&live.peer) {
             *count -= 1;
             if *count == 0 {
-                self.per_peer.remove(&ticket.peer);
+                self.per_peer.remove(&live.peer);
             }
         }
-        if ticket.staked {
+        if live.staked {
             self.staked = self.staked.saturating_sub(1);
         } else {
             self.unstaked = self.unstaked.saturating_sub(1);
@@ -336,14 +401,14 @@ mod tests {
         let start = Instant::now();
         let mut tickets = Vec::new();
         for _ in 0..8 {
-            tickets.push(admission.admit(ip(1), None, start).unwrap());
+            tickets.push(admission.admit(ip(1), None, start).unwrap().ticket);
         }
         for ticket in &tickets {
-            admission.release(ticket);
+            admission.release(ticket.id);
         }
         assert_eq!(
-            admission.admit(ip(1), None, start),
-            Err(Refusal::NewConnectionRate)
+            admission.admit(ip(1), None, start).unwrap_err(),
+            Refusal::NewConnectionRate
         );
         assert!(admission.admit(ip(2), None, start).is_ok());
         assert!(admission
@@ -365,10 +430,10 @@ mod tests {
             admission.admit(ip(1), None, now).unwrap();
         }
         assert_eq!(
-            admission.admit(ip(1), None, now),
-            Err(Refusal::PeerConnections)
+            admission.admit(ip(1), None, now).unwrap_err(),
+            Refusal::PeerConnections
         );
-        let ticket = admission.admit(ip(1), Some(whale), now).unwrap();
+        let ticket = admission.admit(ip(1), Some(whale), now).unwrap().ticket;
         assert!(ticket.staked);
         assert_eq!(ticket.max_streams, 512);
         assert!(ticket.tps > 400);
@@ -376,10 +441,44 @@ mod tests {
             admission.admit(ip(1), Some(whale), now).unwrap();
         }
         assert_eq!(
-            admission.admit(ip(1), Some(whale), now),
-            Err(Refusal::PeerConnections)
+            admission.admit(ip(1), Some(whale), now).unwrap_err(),
+            Refusal::PeerConnections
         );
         assert_eq!(admission.connections(), (16, 8));
+    }
+
+    #[test]
+    fn full_tables_evict_the_oldest_unstaked_and_the_lowest_staked() {
+        let limits = AdmissionLimits {
+            max_new_connections_per_ip_per_minute: 100,
+            max_unstaked_connections: 2,
+            max_staked_connections: 1,
+            ..AdmissionLimits::default()
+        };
+        let (small, big) = ([1u8; 32], [2u8; 32]);
+        let stakes = Arc::new(StakeTable::new([(small, 100), (big, 900)]));
+        let mut admission = Admission::new(limits, stakes);
+        let t0 = Instant::now();
+        let first = admission.admit(ip(1), None, t0).unwrap().ticket;
+        admission
+            .admit(ip(2), None, t0 + Duration::from_millis(1))
+            .unwrap();
+        let third = admission
+            .admit(ip(3), None, t0 + Duration::from_millis(2))
+            .unwrap();
+        assert_eq!(third.evicted, Some(first.id));
+        // The evicted connection closing later releases nothing twice.
+        admission.release(first.id);
+        assert_eq!(admission.connections(), (0, 2));
+
+        let low = admission.admit(ip(4), Some(small), t0).unwrap().ticket;
+        let high = admission.admit(ip(5), Some(big), t0).unwrap();
+        assert_eq!(high.evicted, Some(low.id));
+        assert_eq!(
+            admission.admit(ip(6), Some(small), t0).unwrap_err(),
+            Refusal::TableFull
+        );
+        assert_eq!(admission.connections(), (1, 2));
     }
 
     #[test]

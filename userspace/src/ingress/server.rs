@@ -28,6 +28,8 @@ use crate::pipeline::counters::Counters;
 
 /// QUIC close codes Agave uses.
 pub mod close_code {
+    /// Dropped to make room for another connection.
+    pub const DROPPED: u32 = 1;
     /// Refused by admission (table full, per-peer cap).
     pub const DISALLOWED: u32 = 2;
     /// Too many connections.
@@ -170,6 +172,7 @@ impl Ingress {
             config,
             stakes,
             admission,
+            live: Mutex::default(),
             out,
             counters,
         });
@@ -195,6 +198,8 @@ struct Shared {
     config: IngressConfig,
     stakes: Arc<RwLock<Arc<StakeTable>>>,
     admission: Arc<Mutex<Admission>>,
+    /// Live connections by ticket id, so an evicted one can be closed.
+    live: Mutex<std::collections::HashMap<u64, quinn::Connection>>,
     out: Sender<Packet>,
     counters: Arc<Counters>,
 }
@@ -229,7 +234,20 @@ async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
         admission.admit(peer.ip(), identity, Instant::now())
     };
     let ticket = match ticket {
-        Ok(ticket) => ticket,
+        Ok(admitted) => {
+            if let Some(victim) = admitted.evicted {
+                let evicted = shared
+                    .live
+                    .lock()
+                    .ok()
+                    .and_then(|mut live| live.remove(&victim));
+                if let Some(evicted) = evicted {
+                    shared.counters.connections_evicted.inc();
+                    evicted.close(VarInt::from_u32(close_code::DROPPED), b"evicted");
+                }
+            }
+            admitted.ticket
+        }
         Err(refusal) => {
             let (index, code) = match refusal {
                 Refusal::NewConnectionRate => (0, close_code::TOO_MANY),
@@ -243,6 +261,9 @@ async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
     };
     shared.counters.connections_accepted.inc();
     shared.counters.connections_open.add(1);
+    if let Ok(mut live) = shared.live.lock() {
+        live.insert(ticket.id, connection.clone());
+    }
     connection.set_max_concurrent_uni_streams(VarInt::from_u32(ticket.max_streams));
     let bucket = Arc::new(Mutex::new(TxBucket::new(ticket.tps, Instant::now())));
     loop {
@@ -254,8 +275,11 @@ async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
         tokio::spawn(async move { read_stream(stream, peer, &connection, &shared, &bucket).await });
     }
     shared.counters.connections_open.sub(1);
+    if let Ok(mut live) = shared.live.lock() {
+        live.remove(&ticket.id);
+    }
     if let Ok(mut admission) = shared.admission.lock() {
-        admission.release(&ticket);
+        admission.release(ticket.id);
     }
 }
 

@@ -49,6 +49,7 @@ pub fn run(
     counters: Arc<Counters>,
 ) {
     let max_in_flight = pool.threads() * 2;
+    let mut latency = StageLatency::new();
     let mut batch: Vec<Packet> = Vec::with_capacity(policy.size);
     let mut batch_started = Instant::now();
     let mut in_flight = 0usize;
@@ -83,7 +84,7 @@ pub fn run(
                 recv(pool.done()) -> done => {
                     if let Ok(done) = done {
                         in_flight -= 1;
-                        sort_verdicts(done, &mut dedup, &forward, &counters);
+                        sort_verdicts(done, &mut dedup, &forward, &counters, &mut latency);
                     }
                 },
                 default(wait) => {},
@@ -96,7 +97,7 @@ pub fn run(
             }) {
                 Ok(done) => {
                     in_flight -= 1;
-                    sort_verdicts(done, &mut dedup, &forward, &counters);
+                    sort_verdicts(done, &mut dedup, &forward, &counters, &mut latency);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -180,8 +181,12 @@ fn sort_verdicts(
     dedup: &mut Dedup,
     forward: &Sender<Packet>,
     counters: &Counters,
+    latency: &mut StageLatency,
 ) {
     let now = Instant::now();
+    for packet in &done.transactions {
+        latency.record(now.duration_since(packet.received), counters);
+    }
     for (packet, verdict) in done.transactions.into_iter().zip(done.verdicts) {
         match verdict {
             TxVerdict::Valid => {
@@ -206,4 +211,36 @@ fn sort_verdicts(
     counters
         .forward_queue_depth
         .set((forward.max_capacity() - forward.capacity()) as u64);
+}
+
+/// Time from a stream's completion to its verdict (queue, batch wait and
+/// verification), published as gauges twice a second.
+struct StageLatency {
+    histogram: Option<hdrhistogram::Histogram<u64>>,
+    published: Instant,
+}
+
+impl StageLatency {
+    fn new() -> Self {
+        StageLatency {
+            histogram: hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 3).ok(),
+            published: Instant::now(),
+        }
+    }
+
+    fn record(&mut self, elapsed: Duration, counters: &Counters) {
+        let Some(histogram) = self.histogram.as_mut() else {
+            return;
+        };
+        let _ = histogram.record(elapsed.as_micros().max(1) as u64);
+        if self.published.elapsed() >= Duration::from_millis(500) {
+            counters
+                .verify_latency_p50_us
+                .set(histogram.value_at_quantile(0.5));
+            counters
+                .verify_latency_p99_us
+                .set(histogram.value_at_quantile(0.99));
+            self.published = Instant::now();
+        }
+    }
 }

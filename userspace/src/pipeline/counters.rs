@@ -84,6 +84,8 @@ pub struct Counters {
     pub connections_accepted: Counter,
     /// Connections refused, by reason: rate, per-peer, table full.
     pub connections_refused: [Counter; 3],
+    /// Connections closed to make room for a newcomer (full table).
+    pub connections_evicted: Counter,
     /// Handshakes that failed.
     pub handshakes_failed: Counter,
     /// Live connections (gauge).
@@ -96,6 +98,10 @@ pub struct Counters {
     pub ingress_queue_depth: Counter,
     /// Forward queue depth (gauge).
     pub forward_queue_depth: Counter,
+    /// Stream complete → verdict (batch stage and verify), p50 microseconds.
+    pub verify_latency_p50_us: Counter,
+    /// p99 of the same.
+    pub verify_latency_p99_us: Counter,
     /// Added latency, stream complete → forwarded, microseconds (gauges).
     pub latency_p50_us: Counter,
     /// p99 of the same.
@@ -265,6 +271,16 @@ impl Counters {
             "Transactions waiting for the forwarder.",
             self.forward_queue_depth.get(),
         );
+        out.push_str("# HELP rampart_verify_latency_seconds Stream complete to verdict.\n# TYPE rampart_verify_latency_seconds summary\n");
+        for (quantile, value) in [
+            ("0.5", &self.verify_latency_p50_us),
+            ("0.99", &self.verify_latency_p99_us),
+        ] {
+            out.push_str(&format!(
+                "rampart_verify_latency_seconds{{quantile=\"{quantile}\"}} {:.6}\n",
+                value.get() as f64 / 1e6
+            ));
+        }
         out.push_str("# HELP rampart_pipeline_latency_seconds Added latency, stream complete to forwarded.\n# TYPE rampart_pipeline_latency_seconds summary\n");
         for (quantile, value) in [
             ("0.5", &self.latency_p50_us),
