@@ -85,6 +85,9 @@ struct Report {
     p50_us: u64,
     p99_us: u64,
     p999_us: u64,
+    /// Of that, stream complete to verdict (p50, p99).
+    verify_p50_us: u64,
+    verify_p99_us: u64,
     /// Valid unique transactions sent at half load that never arrived.
     lost_valid: u64,
     /// The same under saturation, where shedding is expected.
@@ -157,6 +160,8 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
         p50_us: half.p50,
         p99_us: half.p99,
         p999_us: half.p999,
+        verify_p50_us: half.verify_latency.0,
+        verify_p99_us: half.verify_latency.1,
         lost_valid: half.lost_valid,
         saturation_lost_valid: saturated.lost_valid,
         shed_ingress: saturated.shed[0],
@@ -243,6 +248,7 @@ struct PhaseResult {
     p99: u64,
     p999: u64,
     lost_valid: u64,
+    verify_latency: (u64, u64),
     shed: [u64; 3],
     rate_limited: u64,
     duplicate: u64,
@@ -350,6 +356,10 @@ fn phase(
         counters.latency_p99_us.get(),
         counters.latency_p999_us.get(),
     );
+    let verify_latency = (
+        counters.verify_latency_p50_us.get(),
+        counters.verify_latency_p99_us.get(),
+    );
     appliance.shutdown();
     runtime.block_on(sink.stop());
     let _ = std::fs::remove_dir_all(&dir);
@@ -378,6 +388,7 @@ fn phase(
         p99,
         p999,
         lost_valid,
+        verify_latency,
         shed: [
             counters.shed_ingress.get(),
             counters.shed_verify.get(),

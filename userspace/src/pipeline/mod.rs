@@ -102,7 +102,7 @@ impl Default for PipelineConfig {
         PipelineConfig {
             queue: 8192,
             batch_size: 64,
-            batch_delay_us: 1000,
+            batch_delay_us: 250,
             dedup_window_ms: 2000,
             dedup_capacity: 4_000_000,
             verify_threads: None,
