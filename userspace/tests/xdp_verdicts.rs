@@ -280,7 +280,7 @@ fn token_bucket_limits_and_refills() {
         .set_rate(
             None,
             RateLimit {
-                pps: 10,
+                pps: 4,
                 burst_packets: 5,
                 bps: 0,
                 burst_bytes: 0,
@@ -313,8 +313,16 @@ fn token_bucket_limits_and_refills() {
         h.expect(&ruled, Verdict::Pass);
     }
     h.expect(&ruled, Verdict::DropRateLimited);
-    // 10 packets/s: after 250 ms two tokens are back.
-    std::thread::sleep(Duration::from_millis(250));
+    // Empty the bucket again (tokens came back while the lines above ran),
+    // then let it refill for 600 ms at 4 packets/s: 2.4 tokens, so two pass
+    // and the third is dropped unless the machine stalls for 150 ms.
+    let bytes = frame.build();
+    for _ in 0..10 {
+        if h.run(&bytes) == XDP_DROP {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(600));
     h.expect(&frame, Verdict::Pass);
     h.expect(&frame, Verdict::Pass);
     h.expect(&frame, Verdict::DropRateLimited);
@@ -340,7 +348,8 @@ fn token_bucket_limits_and_refills() {
             .find(|(a, _)| a.to_string() == ip)
             .map(|(_, d)| *d)
     };
-    assert_eq!(drops_of("192.0.2.200"), Some(2));
+    // Three drops: the first empty bucket, the one that emptied it again, the last.
+    assert_eq!(drops_of("192.0.2.200"), Some(3));
     assert_eq!(drops_of("198.51.100.1"), Some(1));
     assert_eq!(drops_of("192.0.2.77"), Some(1));
 }
