@@ -68,10 +68,49 @@ pub fn ed25519_pubkey(cert: &[u8]) -> Option<[u8; 32]> {
     key.try_into().ok()
 }
 
+/// Checks the TLS handshake signature against the key in the peer's
+/// certificate: the one check both verifiers below make.
+#[derive(Debug)]
+struct HandshakeSignatures(Arc<CryptoProvider>);
+
+impl HandshakeSignatures {
+    fn tls12(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn tls13(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// Accepts any one-certificate client chain whose TLS signature verifies.
 #[derive(Debug)]
 struct IdentityClientVerifier {
-    provider: Arc<CryptoProvider>,
+    signatures: HandshakeSignatures,
     mandatory: bool,
 }
 
@@ -108,12 +147,7 @@ impl ClientCertVerifier for IdentityClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -122,18 +156,11 @@ impl ClientCertVerifier for IdentityClientVerifier {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.schemes()
     }
 }
 
@@ -141,7 +168,7 @@ impl ClientCertVerifier for IdentityClientVerifier {
 /// signature), still checking the TLS 1.3 handshake signature.
 #[derive(Debug)]
 struct AnyServerCert {
-    provider: Arc<CryptoProvider>,
+    signatures: HandshakeSignatures,
 }
 
 impl ServerCertVerifier for AnyServerCert {
@@ -162,12 +189,7 @@ impl ServerCertVerifier for AnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -176,18 +198,11 @@ impl ServerCertVerifier for AnyServerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
+        self.signatures.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
+        self.signatures.schemes()
     }
 }
 
@@ -204,7 +219,7 @@ pub fn server_config(
     let provider = provider();
     let (cert, key) = certificate(identity)?;
     let verifier = Arc::new(IdentityClientVerifier {
-        provider: provider.clone(),
+        signatures: HandshakeSignatures(provider.clone()),
         mandatory: require_client_cert,
     });
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
@@ -226,7 +241,9 @@ pub fn client_config(identity: &Identity) -> Result<rustls::ClientConfig, TlsErr
     let mut config = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .dangerous()
-        .with_custom_certificate_verifier(Arc::new(AnyServerCert { provider }))
+        .with_custom_certificate_verifier(Arc::new(AnyServerCert {
+            signatures: HandshakeSignatures(provider),
+        }))
         .with_client_auth_cert(vec![cert], key)?;
     config.alpn_protocols = vec![ALPN_SOLANA_TPU.to_vec()];
     Ok(config)

@@ -21,8 +21,13 @@ pub fn skip_unless_root(test: &str) -> bool {
     if rampart::filter::is_root() {
         return false;
     }
-    println!("skipping {test}: needs root (CAP_BPF, CAP_NET_ADMIN)");
-    eprintln!("skipping {test}: needs root (CAP_BPF, CAP_NET_ADMIN)");
+    // Straight to stderr, past the test harness's output capture, so the
+    // skip shows in every run.
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipping {test}: needs root (CAP_BPF, CAP_NET_ADMIN)"
+    );
     true
 }
 
