@@ -1,0 +1,102 @@
+//! Verilates `rtl/sha512.v` and compiles the model, the Verilator runtime and
+//! the C-ABI shim into a static library (only with the `verilator` feature).
+
+fn main() {
+    println!("cargo:rerun-if-changed=build.rs");
+    #[cfg(feature = "verilator")]
+    verilate::build();
+}
+
+#[cfg(feature = "verilator")]
+mod verilate {
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+
+    const SETUP_HINT: &str = "run ./deploy/setup.sh (it installs the `verilator` Debian package), \
+         or build without it: cargo build -p rampart-fpga --no-default-features";
+
+    pub fn build() {
+        let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
+        let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
+        let rtl = manifest.join("rtl/sha512.v");
+        let shim = manifest.join("csrc/sha512_shim.cpp");
+        println!("cargo:rerun-if-changed={}", rtl.display());
+        println!("cargo:rerun-if-changed={}", shim.display());
+
+        let root = match Command::new("verilator")
+            .args(["--getenv", "VERILATOR_ROOT"])
+            .output()
+        {
+            Ok(o) if o.status.success() => PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()),
+            Ok(o) => panic!(
+                "`verilator --getenv VERILATOR_ROOT` failed ({}): {}; {SETUP_HINT}",
+                o.status,
+                String::from_utf8_lossy(&o.stderr)
+            ),
+            Err(e) => panic!("`verilator` not found on PATH ({e}); {SETUP_HINT}"),
+        };
+        let include = root.join("include");
+
+        let mdir = out.join("obj_dir");
+        if mdir.exists() {
+            std::fs::remove_dir_all(&mdir).expect("clean obj_dir");
+        }
+        let status = Command::new("verilator")
+            .args([
+                "--cc",
+                "-O3",
+                "--x-assign",
+                "fast",
+                "--x-initial",
+                "fast",
+                "--no-timing",
+            ])
+            .args(["--top-module", "sha512", "--Mdir"])
+            .arg(&mdir)
+            .arg(&rtl)
+            .status()
+            .unwrap_or_else(|e| panic!("running verilator: {e}; {SETUP_HINT}"));
+        assert!(status.success(), "verilator failed on {}", rtl.display());
+
+        let mut build = cc::Build::new();
+        build
+            .cpp(true)
+            .std("c++17")
+            .opt_level(3)
+            .warnings(false)
+            .include(&mdir)
+            .include(&include)
+            .include(include.join("vltstd"))
+            .define("VM_COVERAGE", "0")
+            .define("VM_SC", "0")
+            .define("VM_TRACE", "0")
+            .define("VM_TRACE_FST", "0")
+            .define("VM_TRACE_VCD", "0")
+            .flag_if_supported("-faligned-new")
+            .flag_if_supported("-Wno-unused-parameter")
+            .file(include.join("verilated.cpp"))
+            .file(include.join("verilated_threads.cpp"))
+            .file(&shim);
+        for file in generated_sources(&mdir) {
+            build.file(file);
+        }
+        build.compile("rampart_sha512_sim");
+        println!("cargo:rustc-link-lib=stdc++");
+        println!("cargo:rustc-link-lib=pthread");
+    }
+
+    fn generated_sources(mdir: &Path) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(mdir)
+            .expect("read obj_dir")
+            .map(|e| e.expect("obj_dir entry").path())
+            .filter(|p| p.extension().is_some_and(|x| x == "cpp"))
+            .collect();
+        files.sort();
+        assert!(
+            !files.is_empty(),
+            "verilator produced no C++ in {}",
+            mdir.display()
+        );
+        files
+    }
+}

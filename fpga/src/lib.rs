@@ -1,0 +1,71 @@
+//! Rampart's FPGA ed25519 verification core, built up block by block.
+//!
+//! What exists so far:
+//!
+//! * `rtl/sha512.v` — a SHA-512 compression core with a streaming 1024-bit
+//!   block interface (valid/ready, a `first` flag that restarts from the IV),
+//!   one round per clock.
+//! * [`sim`] (feature `verilator`, on by default) — the core verilated into a
+//!   cycle-accurate C++ model and driven from Rust through [`sim::Sha512Sim`].
+//!
+//! Message padding is done on the host (in Rust, [`pad_message`]) for now; a
+//! later step moves it into RTL. The rest of the verify core (scalar
+//! reduction, point decompression, the double-scalar multiplication) and the
+//! `fpga-sim` backend for `rampart-sigverify` do not exist yet.
+
+#[cfg(feature = "verilator")]
+pub mod sim;
+
+/// Clock cycles the SHA-512 core spends per 1024-bit block when blocks are
+/// offered back to back: one edge to accept the block plus 80 round edges
+/// (the final state addition happens in the 80th round).
+pub const SHA512_CYCLES_PER_BLOCK: u64 = 81;
+
+/// Size of one SHA-512 message block in bytes.
+pub const SHA512_BLOCK_BYTES: usize = 128;
+
+/// Pads `message` as FIPS 180-4 specifies for SHA-512 (a `0x80` byte, zeros,
+/// and the 128-bit big-endian bit length) and returns the padded blocks as
+/// 16 big-endian 64-bit message words each (`W0..W15`).
+pub fn pad_message(message: &[u8]) -> Vec<[u64; 16]> {
+    let bit_len = (message.len() as u128) * 8;
+    let mut bytes = Vec::with_capacity(message.len() + 2 * SHA512_BLOCK_BYTES);
+    bytes.extend_from_slice(message);
+    bytes.push(0x80);
+    while bytes.len() % SHA512_BLOCK_BYTES != SHA512_BLOCK_BYTES - 16 {
+        bytes.push(0);
+    }
+    bytes.extend_from_slice(&bit_len.to_be_bytes());
+    bytes
+        .chunks_exact(SHA512_BLOCK_BYTES)
+        .map(|block| {
+            let mut words = [0u64; 16];
+            for (word, chunk) in words.iter_mut().zip(block.chunks_exact(8)) {
+                *word = u64::from_be_bytes(chunk.try_into().expect("8-byte chunk"));
+            }
+            words
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn padding_block_counts() {
+        assert_eq!(pad_message(b"").len(), 1);
+        assert_eq!(pad_message(&[0; 111]).len(), 1);
+        assert_eq!(pad_message(&[0; 112]).len(), 2);
+        assert_eq!(pad_message(&[0; 239]).len(), 2);
+        assert_eq!(pad_message(&[0; 240]).len(), 3);
+    }
+
+    #[test]
+    fn padding_layout() {
+        let blocks = pad_message(b"abc");
+        assert_eq!(blocks[0][0], 0x6162_6380_0000_0000);
+        assert_eq!(blocks[0][1..15], [0; 14]);
+        assert_eq!(blocks[0][15], 24);
+    }
+}
