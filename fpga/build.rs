@@ -1,5 +1,7 @@
-//! Verilates `rtl/sha512.v` and compiles the model, the Verilator runtime and
-//! the C-ABI shim into a static library (only with the `verilator` feature).
+//! Verilates `rtl/sha512.v` and `rtl/fe_mul.v` (each into its own directory,
+//! with its own class prefix) and compiles both models, one copy of the
+//! Verilator runtime and the C-ABI shims into a static library (only with the
+//! `verilator` feature).
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -18,10 +20,18 @@ mod verilate {
     pub fn build() {
         let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
         let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
-        let rtl = manifest.join("rtl/sha512.v");
-        let shim = manifest.join("csrc/sha512_shim.cpp");
-        println!("cargo:rerun-if-changed={}", rtl.display());
-        println!("cargo:rerun-if-changed={}", shim.display());
+        // Top module of every verilated block; `rtl/<name>.v`, `csrc/<name>_shim.cpp`.
+        let blocks = ["sha512", "fe_mul"];
+        for name in blocks {
+            println!(
+                "cargo:rerun-if-changed={}",
+                manifest.join(format!("rtl/{name}.v")).display()
+            );
+            println!(
+                "cargo:rerun-if-changed={}",
+                manifest.join(format!("csrc/{name}_shim.cpp")).display()
+            );
+        }
 
         let root = match Command::new("verilator")
             .args(["--getenv", "VERILATOR_ROOT"])
@@ -37,7 +47,45 @@ mod verilate {
         };
         let include = root.join("include");
 
-        let mdir = out.join("obj_dir");
+        let mdirs: Vec<PathBuf> = blocks
+            .iter()
+            .map(|name| verilate(&manifest.join(format!("rtl/{name}.v")), name, &out))
+            .collect();
+
+        let mut build = cc::Build::new();
+        build
+            .cpp(true)
+            .std("c++17")
+            .opt_level(3)
+            .warnings(false)
+            .include(&include)
+            .include(include.join("vltstd"))
+            .define("VM_COVERAGE", "0")
+            .define("VM_SC", "0")
+            .define("VM_TRACE", "0")
+            .define("VM_TRACE_FST", "0")
+            .define("VM_TRACE_VCD", "0")
+            .flag_if_supported("-faligned-new")
+            .flag_if_supported("-Wno-unused-parameter")
+            .file(include.join("verilated.cpp"))
+            .file(include.join("verilated_threads.cpp"));
+        for (name, mdir) in blocks.iter().zip(&mdirs) {
+            build
+                .include(mdir)
+                .file(manifest.join(format!("csrc/{name}_shim.cpp")));
+            for file in generated_sources(mdir) {
+                build.file(file);
+            }
+        }
+        build.compile("rampart_fpga_sim");
+        println!("cargo:rustc-link-lib=stdc++");
+        println!("cargo:rustc-link-lib=pthread");
+    }
+
+    /// Verilates `rtl` (top module `top`, class prefix `V<top>`) into its own
+    /// directory under `out` and returns that directory.
+    fn verilate(rtl: &Path, top: &str, out: &Path) -> PathBuf {
+        let mdir = out.join(format!("obj_dir_{top}"));
         if mdir.exists() {
             std::fs::remove_dir_all(&mdir).expect("clean obj_dir");
         }
@@ -51,38 +99,19 @@ mod verilate {
                 "fast",
                 "--no-timing",
             ])
-            .args(["--top-module", "sha512", "--Mdir"])
+            .args([
+                "--top-module",
+                top,
+                "--prefix",
+                &format!("V{top}"),
+                "--Mdir",
+            ])
             .arg(&mdir)
-            .arg(&rtl)
+            .arg(rtl)
             .status()
             .unwrap_or_else(|e| panic!("running verilator: {e}; {SETUP_HINT}"));
         assert!(status.success(), "verilator failed on {}", rtl.display());
-
-        let mut build = cc::Build::new();
-        build
-            .cpp(true)
-            .std("c++17")
-            .opt_level(3)
-            .warnings(false)
-            .include(&mdir)
-            .include(&include)
-            .include(include.join("vltstd"))
-            .define("VM_COVERAGE", "0")
-            .define("VM_SC", "0")
-            .define("VM_TRACE", "0")
-            .define("VM_TRACE_FST", "0")
-            .define("VM_TRACE_VCD", "0")
-            .flag_if_supported("-faligned-new")
-            .flag_if_supported("-Wno-unused-parameter")
-            .file(include.join("verilated.cpp"))
-            .file(include.join("verilated_threads.cpp"))
-            .file(&shim);
-        for file in generated_sources(&mdir) {
-            build.file(file);
-        }
-        build.compile("rampart_sha512_sim");
-        println!("cargo:rustc-link-lib=stdc++");
-        println!("cargo:rustc-link-lib=pthread");
+        mdir
     }
 
     fn generated_sources(mdir: &Path) -> Vec<PathBuf> {

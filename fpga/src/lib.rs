@@ -5,13 +5,19 @@
 //! * `rtl/sha512.v` — a SHA-512 compression core with a streaming 1024-bit
 //!   block interface (valid/ready, a `first` flag that restarts from the IV),
 //!   one round per clock.
-//! * [`sim`] (feature `verilator`, on by default) — the core verilated into a
-//!   cycle-accurate C++ model and driven from Rust through [`sim::Sha512Sim`].
+//! * `rtl/fe_mul.v` — a pipelined field multiplier mod 2^255 − 19: 15 limbs
+//!   of 17 bits, 225 DSP-sized 17×17 partial products, reduction with
+//!   2^255 ≡ 19, fully reduced output; accepts one operand pair per clock
+//!   with a fixed latency of [`FE_MUL_LATENCY`] clocks.
+//! * [`sim`] (feature `verilator`, on by default) — both blocks verilated into
+//!   cycle-accurate C++ models and driven from Rust through
+//!   [`sim::Sha512Sim`] and [`sim::FeMulSim`].
 //!
 //! Message padding is done on the host (in Rust, [`pad_message`]) for now; a
-//! later step moves it into RTL. The rest of the verify core (scalar
-//! reduction, point decompression, the double-scalar multiplication) and the
-//! `fpga-sim` backend for `rampart-sigverify` do not exist yet.
+//! later step moves it into RTL. The rest of the verify core (the other field
+//! operations, scalar reduction, point decompression, the double-scalar
+//! multiplication) and the `fpga-sim` backend for `rampart-sigverify` do not
+//! exist yet.
 
 #[cfg(feature = "verilator")]
 pub mod sim;
@@ -20,6 +26,12 @@ pub mod sim;
 /// offered back to back: one edge to accept the block plus 80 round edges
 /// (the final state addition happens in the 80th round).
 pub const SHA512_CYCLES_PER_BLOCK: u64 = 81;
+
+/// Clock edges an operand pair spends in `fe_mul`, counting the edge that
+/// accepts it: after the `FE_MUL_LATENCY`-th edge its product is shown on `r`
+/// with `out_valid`. Seven register stages (products, column sums, fold, carry resolve, two folds of
+/// the bits above 2^255, final conditional subtraction of p).
+pub const FE_MUL_LATENCY: u64 = 7;
 
 /// Size of one SHA-512 message block in bytes.
 pub const SHA512_BLOCK_BYTES: usize = 128;

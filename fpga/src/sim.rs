@@ -1,12 +1,13 @@
-//! Cycle-accurate simulation of `rtl/sha512.v` through its Verilator model.
+//! Cycle-accurate simulation of `rtl/sha512.v` ([`Sha512Sim`]) and
+//! `rtl/fe_mul.v` ([`FeMulSim`]) through their Verilator models.
 //!
-//! All `unsafe` of the crate lives here: the model is a C++ object behind the
-//! C-ABI shim in `csrc/sha512_shim.cpp`.
+//! All `unsafe` of the crate lives here: each model is a C++ object behind a
+//! C-ABI shim in `csrc/` (`sha512_shim.cpp`, `fe_mul_shim.cpp`).
 
 use std::ffi::c_void;
 use std::ptr::NonNull;
 
-use crate::pad_message;
+use crate::{pad_message, FE_MUL_LATENCY};
 
 extern "C" {
     fn rampart_sha512_new() -> *mut c_void;
@@ -20,6 +21,17 @@ extern "C" {
     fn rampart_sha512_digest_word(m: *mut c_void, i: u32) -> u64;
     fn rampart_sha512_eval(m: *mut c_void);
     fn rampart_sha512_tick(m: *mut c_void);
+
+    fn rampart_fe_mul_new() -> *mut c_void;
+    fn rampart_fe_mul_free(m: *mut c_void);
+    fn rampart_fe_mul_set_rst(m: *mut c_void, v: u8);
+    fn rampart_fe_mul_set_in_valid(m: *mut c_void, v: u8);
+    fn rampart_fe_mul_set_a_word(m: *mut c_void, i: u32, v: u64);
+    fn rampart_fe_mul_set_b_word(m: *mut c_void, i: u32, v: u64);
+    fn rampart_fe_mul_out_valid(m: *mut c_void) -> u8;
+    fn rampart_fe_mul_r_word(m: *mut c_void, i: u32) -> u64;
+    fn rampart_fe_mul_eval(m: *mut c_void);
+    fn rampart_fe_mul_tick(m: *mut c_void);
 }
 
 /// Give up on a block if the core has not finished it after this many cycles
@@ -169,6 +181,166 @@ impl Drop for Sha512Sim {
         // Safety: `model` came from `rampart_sha512_new`, is freed exactly
         // once here, and is not used afterwards.
         unsafe { rampart_sha512_free(self.model.as_ptr()) }
+    }
+}
+
+/// A simulated field multiplier mod 2^255 - 19 (`rtl/fe_mul.v`): owns one
+/// Verilator model instance, reset on creation, and counts every clock cycle
+/// it is driven through.
+///
+/// Field elements are 32-byte little-endian values below 2^255 (bit 255, the
+/// top bit of byte 31, must be clear); they need not be reduced below p.
+/// Results are fully reduced (below p).
+pub struct FeMulSim {
+    model: NonNull<c_void>,
+    cycles: u64,
+}
+
+// Safety: the model is exclusively owned by this value and only touched
+// through `&mut self`; Verilator models hold no thread-affine state.
+unsafe impl Send for FeMulSim {}
+
+impl FeMulSim {
+    /// Creates a model and holds it in reset for two cycles.
+    pub fn new() -> Self {
+        // Safety: the shim allocates a fresh model and returns an owned
+        // pointer, released only in `Drop`.
+        let raw = unsafe { rampart_fe_mul_new() };
+        let model = NonNull::new(raw).expect("rampart_fe_mul_new returned null");
+        let mut sim = FeMulSim { model, cycles: 0 };
+        sim.set_rst(true);
+        sim.set_in_valid(false);
+        sim.tick();
+        sim.tick();
+        sim.set_rst(false);
+        sim.eval();
+        sim
+    }
+
+    /// Clock edges from accepting an operand pair to showing its product
+    /// ([`FE_MUL_LATENCY`]).
+    pub fn latency(&self) -> u64 {
+        FE_MUL_LATENCY
+    }
+
+    /// Clock cycles driven so far (reset cycles included).
+    pub fn cycles(&self) -> u64 {
+        self.cycles
+    }
+
+    /// `a * b mod p`, fully reduced. Takes [`latency`](Self::latency) clocks.
+    ///
+    /// # Panics
+    ///
+    /// If bit 255 of `a` or `b` is set.
+    pub fn mul(&mut self, a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+        self.mul_batch(&[(*a, *b)])[0]
+    }
+
+    /// Streams `pairs` into the pipeline back to back, one pair per clock,
+    /// and collects the products in order. N pairs take
+    /// N + [`latency`](Self::latency) - 1 clocks.
+    ///
+    /// # Panics
+    ///
+    /// If bit 255 of any operand is set, or the pipeline's `out_valid`
+    /// stream does not match the input stream.
+    pub fn mul_batch(&mut self, pairs: &[([u8; 32], [u8; 32])]) -> Vec<[u8; 32]> {
+        let n = pairs.len() as u64;
+        let mut results = Vec::with_capacity(pairs.len());
+        if n == 0 {
+            return results;
+        }
+        for edge in 1..=n + FE_MUL_LATENCY - 1 {
+            // Before edge `edge`, pair `edge - 1` (if any) is offered.
+            match pairs.get((edge - 1) as usize) {
+                Some((a, b)) => {
+                    self.set_operand(a, true);
+                    self.set_operand(b, false);
+                    self.set_in_valid(true);
+                }
+                None => self.set_in_valid(false),
+            }
+            self.tick();
+            // After edge `edge`, the product of pair `edge - latency` shows.
+            let expected = edge >= FE_MUL_LATENCY && edge - FE_MUL_LATENCY < n;
+            assert_eq!(
+                self.out_valid(),
+                expected,
+                "fe_mul out_valid out of step after edge {edge}"
+            );
+            if expected {
+                results.push(self.result());
+            }
+        }
+        self.set_in_valid(false);
+        self.eval();
+        results
+    }
+
+    fn set_operand(&mut self, v: &[u8; 32], is_a: bool) {
+        assert!(v[31] & 0x80 == 0, "fe_mul operand has bit 255 set");
+        for (i, chunk) in v.chunks_exact(8).enumerate() {
+            let word = u64::from_le_bytes(chunk.try_into().expect("8-byte chunk"));
+            // Safety: `model` is a live model owned by `self`; `i` < 4.
+            unsafe {
+                if is_a {
+                    rampart_fe_mul_set_a_word(self.model.as_ptr(), i as u32, word)
+                } else {
+                    rampart_fe_mul_set_b_word(self.model.as_ptr(), i as u32, word)
+                }
+            }
+        }
+    }
+
+    fn result(&mut self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (i, chunk) in out.chunks_exact_mut(8).enumerate() {
+            // Safety: `model` is a live model owned by `self`; `i` < 4.
+            let word = unsafe { rampart_fe_mul_r_word(self.model.as_ptr(), i as u32) };
+            chunk.copy_from_slice(&word.to_le_bytes());
+        }
+        out
+    }
+
+    fn set_rst(&mut self, v: bool) {
+        // Safety: `model` is a live model owned by `self`.
+        unsafe { rampart_fe_mul_set_rst(self.model.as_ptr(), v.into()) }
+    }
+
+    fn set_in_valid(&mut self, v: bool) {
+        // Safety: `model` is a live model owned by `self`.
+        unsafe { rampart_fe_mul_set_in_valid(self.model.as_ptr(), v.into()) }
+    }
+
+    fn out_valid(&mut self) -> bool {
+        // Safety: `model` is a live model owned by `self`.
+        unsafe { rampart_fe_mul_out_valid(self.model.as_ptr()) != 0 }
+    }
+
+    fn eval(&mut self) {
+        // Safety: `model` is a live model owned by `self`.
+        unsafe { rampart_fe_mul_eval(self.model.as_ptr()) }
+    }
+
+    fn tick(&mut self) {
+        // Safety: `model` is a live model owned by `self`.
+        unsafe { rampart_fe_mul_tick(self.model.as_ptr()) }
+        self.cycles += 1;
+    }
+}
+
+impl Default for FeMulSim {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for FeMulSim {
+    fn drop(&mut self) {
+        // Safety: `model` came from `rampart_fe_mul_new`, is freed exactly
+        // once here, and is not used afterwards.
+        unsafe { rampart_fe_mul_free(self.model.as_ptr()) }
     }
 }
 
