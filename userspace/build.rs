@@ -10,13 +10,21 @@ use std::process::{Command, Stdio};
 
 const PINNED_NIGHTLY: &str = "nightly-2026-05-20";
 
+/// Whether rustup lists `toolchain` as installed (asking the list, rather than
+/// running the toolchain, never triggers rustup's auto-install).
 fn installed(toolchain: &str) -> bool {
     Command::new("rustup")
-        .args(["run", toolchain, "rustc", "-V"])
-        .stdout(Stdio::null())
+        .args(["toolchain", "list"])
         .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
+        .output()
+        .map(|output| {
+            String::from_utf8_lossy(&output.stdout).lines().any(|line| {
+                line.split_whitespace()
+                    .next()
+                    .is_some_and(|name| name.starts_with(toolchain))
+            })
+        })
+        .unwrap_or(false)
 }
 
 fn main() -> anyhow::Result<()> {
