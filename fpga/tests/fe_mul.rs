@@ -4,30 +4,20 @@
 //! through the pipeline, one per clock.
 #![cfg(feature = "verilator")]
 
+mod common;
+
+use common::SplitMix64;
 use rampart_fpga::sim::FeMulSim;
 use rampart_fpga::FE_MUL_LATENCY;
 
-/// Tiny seeded PRNG (splitmix64) so failures reproduce.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+/// A uniformly random value below 2^255.
+fn element(rng: &mut SplitMix64) -> U256 {
+    let mut v = [0u64; 4];
+    for limb in &mut v {
+        *limb = rng.next_u64();
     }
-
-    /// A uniformly random value below 2^255.
-    fn element(&mut self) -> U256 {
-        let mut v = [0u64; 4];
-        for limb in &mut v {
-            *limb = self.next_u64();
-        }
-        v[3] &= MASK63;
-        v
-    }
+    v[3] &= MASK63;
+    v
 }
 
 /// A 256-bit value as four little-endian u64 limbs.
@@ -186,7 +176,7 @@ fn edge_values() -> Vec<U256> {
         [0x1_ffff, 0, 0, 0x7fff_c000_0000_0000],
     ];
     for _ in 0..6 {
-        values.push(rng.element());
+        values.push(element(&mut rng));
     }
     values
 }
@@ -196,7 +186,7 @@ fn model_cross_check() {
     let mut rng = SplitMix64(0xfe00_0002);
     let mut values = edge_values();
     for _ in 0..200 {
-        values.push(rng.element());
+        values.push(element(&mut rng));
     }
     for (i, a) in values.iter().enumerate() {
         let b = &values[(i * 7 + 3) % values.len()];
@@ -253,7 +243,9 @@ fn edge_values_all_pairs() {
 fn ten_thousand_random_pairs_back_to_back() {
     const N: usize = 10_000;
     let mut rng = SplitMix64(0xfe00_0003);
-    let values: Vec<(U256, U256)> = (0..N).map(|_| (rng.element(), rng.element())).collect();
+    let values: Vec<(U256, U256)> = (0..N)
+        .map(|_| (element(&mut rng), element(&mut rng)))
+        .collect();
     let pairs: Vec<([u8; 32], [u8; 32])> = values
         .iter()
         .map(|(a, b)| (to_bytes(a), to_bytes(b)))

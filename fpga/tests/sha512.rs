@@ -2,28 +2,11 @@
 //! length 0..=300, and a few hundred seeded random messages up to 4096 bytes.
 #![cfg(feature = "verilator")]
 
+mod common;
+
+use common::SplitMix64;
 use rampart_fpga::sim::Sha512Sim;
 use sha2::{Digest, Sha512};
-
-/// Tiny seeded PRNG (splitmix64) so failures reproduce.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn fill(&mut self, buf: &mut [u8]) {
-        for chunk in buf.chunks_mut(8) {
-            let bytes = self.next_u64().to_le_bytes();
-            chunk.copy_from_slice(&bytes[..chunk.len()]);
-        }
-    }
-}
 
 fn reference(message: &[u8]) -> [u8; 64] {
     Sha512::digest(message).into()
