@@ -58,7 +58,11 @@ check_rust() {
     say "rust present: $(rustc --version)"
 }
 
+# The LLVM major of an installed toolchain, empty if it is not installed.
+# Checks rustup's list first: running a missing toolchain can make rustup
+# download it where auto-install is on.
 llvm_major() {
+    rustup toolchain list 2>/dev/null | grep -q "^$1" || return 0
     rustup run "$1" rustc -vV 2>/dev/null | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p'
 }
 
