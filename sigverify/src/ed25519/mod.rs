@@ -6,12 +6,32 @@
 
 mod batch;
 mod encoding;
+#[cfg(target_arch = "x86_64")]
+pub mod ifma;
 mod prepared;
 mod single;
 
 pub use batch::{verify_batch_cofactored, BatchStats};
 pub use encoding::is_canonical_point_encoding;
 pub use single::verify;
+
+/// Verifies every input under the strict rule, writing `out[i]` for
+/// `inputs[i]` (same length). Uses Rampart's vector engine ([`ifma`]) when the
+/// CPU has it and the slice is long enough to fill its lanes, the scalar path
+/// otherwise; the verdicts, reasons included, are the same either way.
+pub fn verify_strict_many(inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
+    assert_eq!(inputs.len(), out.len(), "one verdict slot per input");
+    #[cfg(target_arch = "x86_64")]
+    if inputs.len() >= ifma::MIN_INPUTS {
+        if let Some(engine) = ifma::Engine::detect() {
+            ifma::batch::verify_strict(engine, inputs, out);
+            return;
+        }
+    }
+    for (input, verdict) in inputs.iter().zip(out.iter_mut()) {
+        *verdict = verify(crate::rule::Rule::Strict, input);
+    }
+}
 
 /// One signature to check: the signer's public key, the signature, and the signed
 /// bytes. Borrowed so that a transaction's signatures are checked in place.

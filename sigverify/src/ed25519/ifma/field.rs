@@ -1,0 +1,263 @@
+//! Four field elements mod p = 2^255 − 19, one per 64-bit lane of a 256-bit
+//! vector, in radix 2^51 (five limbs, limb i in vector i).
+//!
+//! Products use AVX-512 IFMA (`vpmadd52luq`/`vpmadd52huq`), which multiply the
+//! low 52 bits of each lane and add the low or high half of the 104-bit product
+//! to an accumulator. IFMA ignores bits 52 and up of its inputs, so every
+//! element handed to [`Fe4::mul`] or [`Fe4::square`] must have all limbs below
+//! 2^52. The operations keep that invariant: products come out with limbs
+//! ≤ 2^51, and sums and differences are carried once ("weakly reduced") so that
+//! their limbs are below 2^51 + 2^8.
+//!
+//! Every function carries `#[target_feature]`; they can only be reached from
+//! the entry points in `super`, after the CPU was checked.
+
+use core::arch::x86_64::*;
+
+use super::limbs::{self, MASK51};
+
+/// Four field elements, lane j of vector i holding limb i of element j.
+#[derive(Clone, Copy)]
+pub(super) struct Fe4(pub(super) [__m256i; 5]);
+
+/// 4p in radix 2^51, added before a subtraction so that no limb goes negative.
+const FOUR_P: [u64; 5] = [
+    4 * ((1 << 51) - 19),
+    4 * ((1 << 51) - 1),
+    4 * ((1 << 51) - 1),
+    4 * ((1 << 51) - 1),
+    4 * ((1 << 51) - 1),
+];
+
+impl Fe4 {
+    /// The same element in every lane.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn splat(l: [u64; 5]) -> Fe4 {
+        Fe4(l.map(|limb| _mm256_set1_epi64x(limb as i64)))
+    }
+
+    /// Element j from `lanes[j]`.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn from_lanes(lanes: &[[u64; 5]; 4]) -> Fe4 {
+        let mut v = [_mm256_setzero_si256(); 5];
+        for (i, limb) in v.iter_mut().enumerate() {
+            *limb = _mm256_set_epi64x(
+                lanes[3][i] as i64,
+                lanes[2][i] as i64,
+                lanes[1][i] as i64,
+                lanes[0][i] as i64,
+            );
+        }
+        Fe4(v)
+    }
+
+    /// The limbs of each lane, as they are (not reduced).
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn to_lanes(self) -> [[u64; 5]; 4] {
+        let mut out = [[0u64; 5]; 4];
+        for (i, v) in self.0.iter().enumerate() {
+            out[0][i] = _mm256_extract_epi64::<0>(*v) as u64;
+            out[1][i] = _mm256_extract_epi64::<1>(*v) as u64;
+            out[2][i] = _mm256_extract_epi64::<2>(*v) as u64;
+            out[3][i] = _mm256_extract_epi64::<3>(*v) as u64;
+        }
+        out
+    }
+
+    /// Each lane reduced to its unique representative in [0, p).
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn canonical_lanes(self) -> [[u64; 5]; 4] {
+        self.to_lanes().map(limbs::canonical)
+    }
+
+    /// Lanes where `self` and `other` are the same element mod p.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn eq_lanes(self, other: Fe4) -> [bool; 4] {
+        let (a, b) = (self.canonical_lanes(), other.canonical_lanes());
+        [a[0] == b[0], a[1] == b[1], a[2] == b[2], a[3] == b[3]]
+    }
+
+    /// Lanes whose canonical value is odd ("negative" in the ed25519 sense).
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn is_negative_lanes(self) -> [bool; 4] {
+        self.canonical_lanes().map(|l| l[0] & 1 == 1)
+    }
+
+    /// One carry pass over all limbs at once: limb i keeps its low 51 bits and
+    /// gains limb i−1's carry; the top carry wraps to limb 0 times 19. Inputs
+    /// below 2^59 per limb give limbs below 2^51 + 2^13.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    fn weak_reduce(self) -> Fe4 {
+        let mask = _mm256_set1_epi64x(MASK51 as i64);
+        let v = self.0;
+        let c = v.map(|limb| _mm256_srli_epi64::<51>(limb));
+        let top = _mm256_mullo_epi64(c[4], _mm256_set1_epi64x(19));
+        Fe4([
+            _mm256_add_epi64(_mm256_and_si256(v[0], mask), top),
+            _mm256_add_epi64(_mm256_and_si256(v[1], mask), c[0]),
+            _mm256_add_epi64(_mm256_and_si256(v[2], mask), c[1]),
+            _mm256_add_epi64(_mm256_and_si256(v[3], mask), c[2]),
+            _mm256_add_epi64(_mm256_and_si256(v[4], mask), c[3]),
+        ])
+    }
+
+    /// self + other, weakly reduced.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn add(self, other: Fe4) -> Fe4 {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(other.0) {
+            *a = _mm256_add_epi64(*a, b);
+        }
+        Fe4(v).weak_reduce()
+    }
+
+    /// self − other (computed as self + 4p − other), weakly reduced. `other`
+    /// must have limbs below 2^53 − 76, which every value here has.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn sub(self, other: Fe4) -> Fe4 {
+        let mut v = self.0;
+        for ((a, b), p4) in v.iter_mut().zip(other.0).zip(FOUR_P) {
+            *a = _mm256_sub_epi64(_mm256_add_epi64(*a, _mm256_set1_epi64x(p4 as i64)), b);
+        }
+        Fe4(v).weak_reduce()
+    }
+
+    /// −self, weakly reduced.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn neg(self) -> Fe4 {
+        Fe4::splat([0; 5]).sub(self)
+    }
+
+    /// Per lane: `other` where `mask` bit j is set, `self` elsewhere.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn blend(self, other: Fe4, mask: __mmask8) -> Fe4 {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(other.0) {
+            *a = _mm256_mask_blend_epi64(mask, *a, b);
+        }
+        Fe4(v)
+    }
+
+    /// −self in the lanes of `mask`, self elsewhere.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn negate_where(self, mask: __mmask8) -> Fe4 {
+        self.blend(self.neg(), mask)
+    }
+
+    /// Folds the ten product columns (`z[k]` at weight 2^(51k)) back to five
+    /// limbs with 2^255 ≡ 19, then carries so that every limb is ≤ 2^51.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    fn reduce_columns(z: [__m256i; 10]) -> Fe4 {
+        let nineteen = _mm256_set1_epi64x(19);
+        let mask = _mm256_set1_epi64x(MASK51 as i64);
+        let mut r = [_mm256_setzero_si256(); 5];
+        for (k, limb) in r.iter_mut().enumerate() {
+            *limb = _mm256_add_epi64(z[k], _mm256_mullo_epi64(z[k + 5], nineteen));
+        }
+        // Sequential carry: every column is below 2^61, so each carry is below 2^10.
+        for k in 0..4 {
+            let carry = _mm256_srli_epi64::<51>(r[k]);
+            r[k] = _mm256_and_si256(r[k], mask);
+            r[k + 1] = _mm256_add_epi64(r[k + 1], carry);
+        }
+        let carry = _mm256_srli_epi64::<51>(r[4]);
+        r[4] = _mm256_and_si256(r[4], mask);
+        r[0] = _mm256_add_epi64(r[0], _mm256_mullo_epi64(carry, nineteen));
+        let carry = _mm256_srli_epi64::<51>(r[0]);
+        r[0] = _mm256_and_si256(r[0], mask);
+        r[1] = _mm256_add_epi64(r[1], carry);
+        Fe4(r)
+    }
+
+    /// self · other.
+    ///
+    /// Limb product aᵢbⱼ (< 2^104) sits at weight 2^(51(i+j)); its low 52 bits
+    /// add to column i+j and its high part, at 2^(51(i+j)) · 2^52, adds twice to
+    /// column i+j+1.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn mul(self, other: Fe4) -> Fe4 {
+        let (a, b) = (self.0, other.0);
+        let zero = _mm256_setzero_si256();
+        let mut lo = [zero; 10];
+        let mut hi = [zero; 10];
+        for i in 0..5 {
+            for j in 0..5 {
+                lo[i + j] = _mm256_madd52lo_epu64(lo[i + j], a[i], b[j]);
+                hi[i + j + 1] = _mm256_madd52hi_epu64(hi[i + j + 1], a[i], b[j]);
+            }
+        }
+        let mut z = [zero; 10];
+        for k in 0..10 {
+            z[k] = _mm256_add_epi64(lo[k], _mm256_slli_epi64::<1>(hi[k]));
+        }
+        Fe4::reduce_columns(z)
+    }
+
+    /// self².
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn square(self) -> Fe4 {
+        let a = self.0;
+        let zero = _mm256_setzero_si256();
+        // Diagonal terms once, cross terms once and then doubled.
+        let (mut lo, mut hi) = ([zero; 10], [zero; 10]);
+        let (mut xlo, mut xhi) = ([zero; 10], [zero; 10]);
+        for i in 0..5 {
+            lo[2 * i] = _mm256_madd52lo_epu64(lo[2 * i], a[i], a[i]);
+            hi[2 * i + 1] = _mm256_madd52hi_epu64(hi[2 * i + 1], a[i], a[i]);
+            for j in i + 1..5 {
+                xlo[i + j] = _mm256_madd52lo_epu64(xlo[i + j], a[i], a[j]);
+                xhi[i + j + 1] = _mm256_madd52hi_epu64(xhi[i + j + 1], a[i], a[j]);
+            }
+        }
+        let mut z = [zero; 10];
+        for k in 0..10 {
+            // lo + 2·hi + 2·xlo + 4·xhi
+            let twice = _mm256_add_epi64(hi[k], xlo[k]);
+            let twice = _mm256_add_epi64(twice, _mm256_slli_epi64::<1>(xhi[k]));
+            z[k] = _mm256_add_epi64(lo[k], _mm256_slli_epi64::<1>(twice));
+        }
+        Fe4::reduce_columns(z)
+    }
+
+    /// self^(2^n).
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn square_n(self, n: u32) -> Fe4 {
+        let mut x = self;
+        for _ in 0..n {
+            x = x.square();
+        }
+        x
+    }
+
+    /// (self^(2^250 − 1), self^11): the common head of inversion and the
+    /// square-root exponent.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    fn pow_2_250_minus_1(self) -> (Fe4, Fe4) {
+        let z2 = self.square();
+        let z9 = z2.square_n(2).mul(self);
+        let z11 = z9.mul(z2);
+        let z_5 = z11.square().mul(z9); // 2^5 − 1
+        let z_10 = z_5.square_n(5).mul(z_5);
+        let z_20 = z_10.square_n(10).mul(z_10);
+        let z_40 = z_20.square_n(20).mul(z_20);
+        let z_50 = z_40.square_n(10).mul(z_10);
+        let z_100 = z_50.square_n(50).mul(z_50);
+        let z_200 = z_100.square_n(100).mul(z_100);
+        let z_250 = z_200.square_n(50).mul(z_50);
+        (z_250, z11)
+    }
+
+    /// self^(p − 2): the inverse (0 maps to 0).
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn invert(self) -> Fe4 {
+        let (z_250, z11) = self.pow_2_250_minus_1();
+        z_250.square_n(5).mul(z11)
+    }
+
+    /// self^((p − 5)/8) = self^(2^252 − 3), the exponent of the square root.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn pow_p58(self) -> Fe4 {
+        let (z_250, _) = self.pow_2_250_minus_1();
+        z_250.square_n(2).mul(self)
+    }
+}

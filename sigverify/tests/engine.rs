@@ -1,0 +1,156 @@
+//! Rampart's vector engine (`ed25519::verify_strict_many`) against the scalar
+//! strict path (same verdict, same reason) and the strict oracles
+//! (`solana-signature` verify, cross-checked with ed25519-dalek verify_strict).
+//!
+//! RFC 8032 and the speccheck vectors also run through the engine in
+//! conformance.rs. The long differential run (10⁶ cases by default) is
+//! `cargo test --release -p rampart-sigverify --test engine -- --ignored --nocapture`
+//! (`RAMPART_ENGINE_CASES` sets the count).
+
+mod common;
+
+use common::{add_le, generate, honest, oracle, small_order_encodings, Case, Rng, L_BYTES};
+use rampart_sigverify::{ed25519, Rule, SigVerdict};
+
+/// Whether the vector engine runs on this CPU; says so when it does not.
+fn engine_present() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    if ed25519::ifma::Engine::detect().is_some() {
+        return true;
+    }
+    eprintln!("engine tests: this CPU has no AVX-512 IFMA; checking the scalar fallback only");
+    false
+}
+
+/// Runs `cases` through the engine in one call and counts verdicts that differ
+/// from the scalar path (reason included) or from the oracle.
+fn mismatches(cases: &[Case]) -> usize {
+    let inputs: Vec<_> = cases.iter().map(Case::input).collect();
+    let mut out: Vec<SigVerdict> = vec![Ok(()); inputs.len()];
+    ed25519::verify_strict_many(&inputs, &mut out);
+    let mut bad = 0;
+    for (i, case) in cases.iter().enumerate() {
+        let scalar = ed25519::verify(Rule::Strict, &case.input());
+        let expected = oracle(Rule::Strict, case);
+        if out[i] != scalar || out[i].is_ok() != expected {
+            bad += 1;
+            eprintln!(
+                "case {i} ({}): engine {:?}, scalar {scalar:?}, oracle accepts: {expected}",
+                case.note, out[i]
+            );
+        }
+    }
+    bad
+}
+
+#[test]
+fn random_and_mutated_cases_match() {
+    engine_present();
+    let cases = generate(&mut Rng(0x5eed_0006), 3000);
+    assert_eq!(mismatches(&cases), 0);
+}
+
+/// Every valid/invalid pattern over the four lanes, with each kind of invalid
+/// case in each position, and slices of every length up to 9 (spare lanes).
+#[test]
+fn lanes_mixing_valid_and_invalid_in_every_position() {
+    engine_present();
+    let mut rng = Rng(0x1a7e5);
+    let pool: Vec<Case> = generate(&mut rng, 400)
+        .into_iter()
+        .filter(|case| !oracle(Rule::Strict, case))
+        .collect();
+    assert!(pool.len() > 100);
+    let mut cases = Vec::new();
+    for (n, bad) in pool.iter().enumerate() {
+        let pattern = n % 16;
+        for lane in 0..4 {
+            if pattern & (1 << lane) != 0 {
+                cases.push(bad.clone());
+            } else {
+                cases.push(honest(&mut rng, 32 + lane * 50));
+            }
+        }
+    }
+    assert_eq!(mismatches(&cases), 0);
+    for len in 1..=9 {
+        let start = rng.below((cases.len() - len) as u64) as usize;
+        assert_eq!(mismatches(&cases[start..start + len]), 0, "length {len}");
+    }
+}
+
+/// A rewrite of S.
+type SMutation = fn(&[u8; 32]) -> [u8; 32];
+
+/// Non-canonical S of several kinds, small-order points as A and R in every
+/// encoding, with valid signatures around them in the same kernel run.
+#[test]
+fn edge_encodings_match() {
+    engine_present();
+    let mut rng = Rng(0xed6e);
+    let mut cases = Vec::new();
+    let s_variants: [SMutation; 4] = [
+        |s| add_le(s, &L_BYTES),
+        |_| L_BYTES,
+        |_| [0xff; 32],
+        |s| add_le(&add_le(s, &L_BYTES), &L_BYTES),
+    ];
+    for variant in s_variants {
+        let mut case = honest(&mut rng, 64);
+        let mut s = [0u8; 32];
+        s.copy_from_slice(&case.signature[32..]);
+        case.signature[32..].copy_from_slice(&variant(&s));
+        case.note = "non-canonical S";
+        cases.push(case);
+        cases.push(honest(&mut rng, 10));
+    }
+    for point in small_order_encodings() {
+        let mut as_key = honest(&mut rng, 20);
+        as_key.pubkey = point;
+        as_key.note = "small-order encoding as A";
+        let mut as_r = honest(&mut rng, 20);
+        as_r.signature[..32].copy_from_slice(&point);
+        as_r.note = "small-order encoding as R";
+        cases.extend([as_key, honest(&mut rng, 5), as_r]);
+    }
+    assert_eq!(mismatches(&cases), 0);
+}
+
+/// The long differential run; see the module comment.
+#[test]
+#[ignore = "long run (minutes): cargo test --release -p rampart-sigverify --test engine -- --ignored"]
+fn long_differential_run() {
+    let present = engine_present();
+    let total: usize = std::env::var("RAMPART_ENGINE_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = 4096;
+    let chunks = total.div_ceil(chunk);
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let bad = std::sync::atomic::AtomicUsize::new(0);
+    let started = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if index >= chunks {
+                    break;
+                }
+                let count = chunk.min(total - index * chunk);
+                let cases = generate(&mut Rng(0xd1ff_0000 + index as u64), count);
+                bad.fetch_add(mismatches(&cases), std::sync::atomic::Ordering::Relaxed);
+                if index % 32 == 31 {
+                    eprintln!("{} of {total} cases", (index + 1) * chunk);
+                }
+            });
+        }
+    });
+    let bad = bad.into_inner();
+    eprintln!(
+        "{total} cases (engine present: {present}) in {:.0?}: {bad} differences",
+        started.elapsed()
+    );
+    assert_eq!(bad, 0);
+}
