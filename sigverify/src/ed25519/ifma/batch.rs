@@ -1,15 +1,17 @@
 //! From a slice of signatures to four-lane kernel runs, and from kernel
 //! outcomes to the same verdicts, reasons included, as the scalar strict path.
 
+use solana_ed25519::scalar::Scalar;
+
 use super::{
     limbs::signed_radix16,
+    sha512::Padded,
     strict::{LaneInput, LaneOutcome},
     Engine,
 };
 use crate::ed25519::{
-    encoding::is_canonical_point_encoding,
-    prepared::{canonical_s, challenge},
-    SigError, SigVerdict, SignatureInput,
+    encoding::is_canonical_point_encoding, prepared::canonical_s, SigError, SigVerdict,
+    SignatureInput,
 };
 
 /// Lanes per kernel run.
@@ -29,6 +31,7 @@ struct PendingReason {
 pub(crate) fn verify_strict(engine: Engine, inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
     debug_assert_eq!(inputs.len(), out.len());
     let mut pending = Vec::new();
+    let mut padded = [Padded::new(), Padded::new(), Padded::new(), Padded::new()];
     for (chunk_index, chunk) in inputs.chunks(LANES).enumerate() {
         let first = chunk_index * LANES;
         let mut s_ok = [true; LANES];
@@ -37,11 +40,17 @@ pub(crate) fn verify_strict(engine: Engine, inputs: &[SignatureInput<'_>], out: 
             k_digits: [0; 64],
             s_digits: [0; 64],
         }; LANES];
-        for (j, lane) in lanes.iter_mut().enumerate() {
+        for (j, message) in padded.iter_mut().enumerate() {
             // Short chunks repeat their first signature in the spare lanes.
             let input = chunk.get(j).unwrap_or(&chunk[0]);
+            message.fill(&[&input.signature[..32], input.pubkey, input.message]);
+        }
+        let digests = engine.digest4([&padded[0], &padded[1], &padded[2], &padded[3]]);
+        for (j, lane) in lanes.iter_mut().enumerate() {
+            let input = chunk.get(j).unwrap_or(&chunk[0]);
             lane.pubkey = *input.pubkey;
-            lane.k_digits = signed_radix16(&challenge(input).to_bytes());
+            let k = Scalar::from_bytes_mod_order_wide(&digests[j]);
+            lane.k_digits = signed_radix16(&k.to_bytes());
             match canonical_s(input) {
                 Ok(s) => lane.s_digits = signed_radix16(&s.to_bytes()),
                 Err(_) => s_ok[j] = false,

@@ -10,7 +10,7 @@
 //!
 //! Layout: [`limbs`] (one lane's bytes, limbs and digits, plain Rust), `field`
 //! (four field elements per vector), `point` (four points per vector),
-//! `strict` (the four-lane kernels), [`batch`] (slices of signatures to
+//! `sha512` (four messages hashed at once), `strict` (the four-lane kernels), [`batch`] (slices of signatures to
 //! kernels and kernel outcomes to verdicts). Every vector function carries
 //! `#[target_feature]`; this module is the only place that calls into them, and
 //! the only `unsafe` of the engine.
@@ -19,6 +19,7 @@ pub(crate) mod batch;
 mod field;
 mod limbs;
 mod point;
+mod sha512;
 mod strict;
 
 use strict::{LaneInput, LaneOutcome, PointCheck};
@@ -48,6 +49,12 @@ impl Engine {
         // Safety: an `Engine` exists only after `detect` found every target
         // feature `strict::verify4` is compiled for.
         unsafe { strict::verify4(lanes) }
+    }
+
+    /// SHA-512 of four padded messages.
+    fn digest4(self, lanes: [&sha512::Padded; 4]) -> [[u8; 64]; 4] {
+        // Safety: as in `verify4`, the features were detected before `self` was made.
+        unsafe { sha512::digest4(lanes) }
     }
 
     /// Decodes four point encodings and tests their order.
