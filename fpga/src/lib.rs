@@ -19,6 +19,10 @@
 //! multiplication) and the `fpga-sim` backend for `rampart-sigverify` do not
 //! exist yet.
 
+pub mod field;
+pub mod microcode;
+pub mod model;
+pub mod scalar;
 #[cfg(feature = "verilator")]
 pub mod sim;
 
