@@ -1,5 +1,6 @@
-//! Parse, strict single-signature verification, and zip215 batches of 16, 64
-//! and 256, on transactions from Rampart's own load generator.
+//! Parse, strict single-signature verification, zip215 batches of 16, 64 and
+//! 256, and the vector engine on 64 signatures, on transactions from Rampart's
+//! own load generator.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rampart::loadgen::{self, KeyMode, TxSpec};
@@ -110,6 +111,8 @@ fn zip215_batch(c: &mut Criterion) {
         let mut backend = CpuBackend::new(CpuConfig {
             max_batch: size,
             adaptive: false,
+            // This group measures the batch equation itself.
+            engine: false,
         });
         let mut out: Vec<SigVerdict> = vec![Ok(()); size];
         group.throughput(Throughput::Elements(size as u64));
@@ -120,5 +123,32 @@ fn zip215_batch(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, parse, strict_single, zip215_batch);
+/// The vector engine on 64 signatures per call (four per kernel run) at the
+/// two message sizes the issue names, under each rule, next to dalek one by
+/// one; on CPUs without the engine the same calls take the scalar path.
+fn engine_many(c: &mut Criterion) {
+    let mut group = c.benchmark_group("engine_64");
+    group.throughput(Throughput::Elements(64));
+    for size in [128usize, 1232] {
+        let txs = transactions(64, size);
+        let parsed: Vec<Transaction<'_>> = txs
+            .iter()
+            .map(|tx| Transaction::parse(tx).expect("parses"))
+            .collect();
+        let inputs: Vec<SignatureInput<'_>> = parsed.iter().map(first_signature).collect();
+        let mut out: Vec<SigVerdict> = vec![Ok(()); inputs.len()];
+        group.bench_function(format!("strict_{size}"), |b| {
+            b.iter(|| ed25519::verify_strict_many(&inputs, &mut out))
+        });
+        group.bench_function(format!("zip215_{size}"), |b| {
+            b.iter(|| ed25519::verify_cofactored_many(Rule::Zip215, &inputs, &mut out))
+        });
+        group.bench_function(format!("dalek_verify_strict_{size}"), |b| {
+            b.iter(|| inputs.iter().filter(|input| dalek(input, true)).count())
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, parse, strict_single, zip215_batch, engine_many);
 criterion_main!(benches);

@@ -37,7 +37,19 @@ fn check_all_paths(rule: Rule, cases: &[Case]) -> usize {
     let mut backend = CpuBackend::new(CpuConfig::default());
     let mut via_backend = vec![Ok(()); inputs.len()];
     backend.verify_signatures(rule, &inputs, &mut via_backend);
-    for (path, verdicts) in [("batch", &batch), ("backend", &via_backend)] {
+    // The same backend with the vector engine off: scalar singles and the
+    // adaptive batch equation, as on CPUs without the engine.
+    let mut scalar_backend = CpuBackend::new(CpuConfig {
+        engine: false,
+        ..CpuConfig::default()
+    });
+    let mut via_scalar_backend = vec![Ok(()); inputs.len()];
+    scalar_backend.verify_signatures(rule, &inputs, &mut via_scalar_backend);
+    for (path, verdicts) in [
+        ("batch", &batch),
+        ("backend", &via_backend),
+        ("backend without engine", &via_scalar_backend),
+    ] {
         for (i, verdict) in verdicts.iter().enumerate() {
             if verdict.is_ok() != expected[i] {
                 mismatches += 1;

@@ -1,9 +1,12 @@
-//! Rampart's vector engine (`ed25519::verify_strict_many`) against the scalar
-//! strict path (same verdict, same reason) and the strict oracles
-//! (`solana-signature` verify, cross-checked with ed25519-dalek verify_strict).
+//! Rampart's vector engine (`ed25519::verify_strict_many`,
+//! `ed25519::verify_cofactored_many`) against the scalar paths (same verdict,
+//! same reason) and the oracles: `solana-signature` verify cross-checked with
+//! ed25519-dalek verify_strict for strict, `verify_non_strict` cross-checked
+//! with ed25519-zebra for zip215, zebra plus the encoding and order checks for
+//! the amended rule.
 //!
 //! RFC 8032 and the speccheck vectors also run through the engine in
-//! conformance.rs. The long differential run (10⁶ cases by default) is
+//! conformance.rs. The long differential run (10⁶ cases by default, each under all three rules) is
 //! `cargo test --release -p rampart-sigverify --test engine -- --ignored --nocapture`
 //! (`RAMPART_ENGINE_CASES` sets the count).
 
@@ -22,20 +25,30 @@ fn engine_present() -> bool {
     false
 }
 
-/// Runs `cases` through the engine in one call and counts verdicts that differ
-/// from the scalar path (reason included) or from the oracle.
+/// Runs `cases` through the engine under the strict rule in one call and
+/// counts verdicts that differ from the scalar path (reason included) or from
+/// the oracle.
 fn mismatches(cases: &[Case]) -> usize {
+    mismatches_under(Rule::Strict, cases)
+}
+
+/// [`mismatches`] under any rule.
+fn mismatches_under(rule: Rule, cases: &[Case]) -> usize {
     let inputs: Vec<_> = cases.iter().map(Case::input).collect();
     let mut out: Vec<SigVerdict> = vec![Ok(()); inputs.len()];
-    ed25519::verify_strict_many(&inputs, &mut out);
+    if rule.is_cofactored() {
+        ed25519::verify_cofactored_many(rule, &inputs, &mut out);
+    } else {
+        ed25519::verify_strict_many(&inputs, &mut out);
+    }
     let mut bad = 0;
     for (i, case) in cases.iter().enumerate() {
-        let scalar = ed25519::verify(Rule::Strict, &case.input());
-        let expected = oracle(Rule::Strict, case);
+        let scalar = ed25519::verify(rule, &case.input());
+        let expected = oracle(rule, case);
         if out[i] != scalar || out[i].is_ok() != expected {
             bad += 1;
             eprintln!(
-                "case {i} ({}): engine {:?}, scalar {scalar:?}, oracle accepts: {expected}",
+                "{rule} case {i} ({}): engine {:?}, scalar {scalar:?}, oracle accepts: {expected}",
                 case.note, out[i]
             );
         }
@@ -48,6 +61,23 @@ fn random_and_mutated_cases_match() {
     engine_present();
     let cases = generate(&mut Rng(0x5eed_0006), 3000);
     assert_eq!(mismatches(&cases), 0);
+}
+
+#[test]
+fn cofactored_rules_match() {
+    engine_present();
+    let mut rng = Rng(0xc0fac);
+    let cases = generate(&mut rng, 1500);
+    for rule in [Rule::Zip215, Rule::Zip215Amended] {
+        assert_eq!(mismatches_under(rule, &cases), 0, "{rule}");
+        for len in 1..=9 {
+            assert_eq!(
+                mismatches_under(rule, &cases[len * 7..len * 8]),
+                0,
+                "{rule} length {len}"
+            );
+        }
+    }
 }
 
 /// Every valid/invalid pattern over the four lanes, with each kind of invalid
@@ -140,7 +170,11 @@ fn long_differential_run() {
                 }
                 let count = chunk.min(total - index * chunk);
                 let cases = generate(&mut Rng(0xd1ff_0000 + index as u64), count);
-                bad.fetch_add(mismatches(&cases), std::sync::atomic::Ordering::Relaxed);
+                let differences = Rule::ALL
+                    .into_iter()
+                    .map(|rule| mismatches_under(rule, &cases))
+                    .sum::<usize>();
+                bad.fetch_add(differences, std::sync::atomic::Ordering::Relaxed);
                 if index % 32 == 31 {
                     eprintln!("{} of {total} cases", (index + 1) * chunk);
                 }

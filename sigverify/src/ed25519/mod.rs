@@ -15,6 +15,18 @@ pub use batch::{verify_batch_cofactored, BatchStats};
 pub use encoding::is_canonical_point_encoding;
 pub use single::verify;
 
+/// Whether Rampart's vector engine ([`ifma`]) runs on this CPU.
+pub fn engine_available() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        ifma::Engine::detect().is_some()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
 /// Verifies every input under the strict rule, writing `out[i]` for
 /// `inputs[i]` (same length). Uses Rampart's vector engine ([`ifma`]) when the
 /// CPU has it and the slice is long enough to fill its lanes, the scalar path
@@ -30,6 +42,32 @@ pub fn verify_strict_many(inputs: &[SignatureInput<'_>], out: &mut [SigVerdict])
     }
     for (input, verdict) in inputs.iter().zip(out.iter_mut()) {
         *verdict = verify(crate::rule::Rule::Strict, input);
+    }
+}
+
+/// Verifies every input on its own under a cofactored rule (`zip215` or
+/// `zip215-amended`), without a batch equation: on Rampart's vector engine
+/// when the CPU has it, the scalar single path otherwise. Same verdicts,
+/// reasons included, as [`verify`].
+///
+/// # Panics
+/// If `rule` is `strict` (use [`verify_strict_many`]) or the lengths differ.
+pub fn verify_cofactored_many(
+    rule: crate::rule::Rule,
+    inputs: &[SignatureInput<'_>],
+    out: &mut [SigVerdict],
+) {
+    assert!(rule.is_cofactored(), "{rule} is not a cofactored rule");
+    assert_eq!(inputs.len(), out.len(), "one verdict slot per input");
+    #[cfg(target_arch = "x86_64")]
+    if inputs.len() >= ifma::MIN_INPUTS {
+        if let Some(engine) = ifma::Engine::detect() {
+            ifma::batch::verify_cofactored(engine, rule, inputs, out);
+            return;
+        }
+    }
+    for (input, verdict) in inputs.iter().zip(out.iter_mut()) {
+        *verdict = verify(rule, input);
     }
 }
 

@@ -85,6 +85,7 @@ fn make_backend(
         BackendKind::Cpu => Ok(Box::new(CpuBackend::new(CpuConfig {
             max_batch,
             adaptive,
+            ..CpuConfig::default()
         }))),
         BackendKind::FpgaSim => anyhow::bail!(
             "backend fpga-sim is not part of this build yet: the Verilog core and its \

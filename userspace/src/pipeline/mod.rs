@@ -316,6 +316,7 @@ fn make_backend(kind: BackendKind, max_batch: usize) -> Result<Box<dyn Backend>,
         BackendKind::Cpu => Ok(Box::new(CpuBackend::new(CpuConfig {
             max_batch,
             adaptive: true,
+            ..CpuConfig::default()
         }))),
         BackendKind::FpgaSim => Err(ApplianceError::Backend(
             "backend fpga-sim is not part of this build yet; use cpu".into(),

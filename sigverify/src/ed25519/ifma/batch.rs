@@ -1,21 +1,76 @@
 //! From a slice of signatures to four-lane kernel runs, and from kernel
-//! outcomes to the same verdicts, reasons included, as the scalar strict path.
+//! outcomes to the same verdicts, reasons included, as the scalar paths.
 
 use solana_ed25519::scalar::Scalar;
 
 use super::{
+    kernel::{CofactoredOutcome, LaneInput, LaneOutcome},
     limbs::signed_radix16,
     sha512::Padded,
-    strict::{LaneInput, LaneOutcome},
     Engine,
 };
-use crate::ed25519::{
-    encoding::is_canonical_point_encoding, prepared::canonical_s, SigError, SigVerdict,
-    SignatureInput,
+use crate::{
+    ed25519::{
+        encoding::is_canonical_point_encoding, prepared::canonical_s, SigError, SigVerdict,
+        SignatureInput,
+    },
+    rule::Rule,
 };
 
 /// Lanes per kernel run.
 pub(crate) const LANES: usize = 4;
+
+/// Turns groups of up to four signatures into kernel inputs: the challenge
+/// hashes of the group at once, both scalars as digits. Owns the hash buffers
+/// so that they are reused from group to group.
+struct LanePreparer {
+    padded: [Padded; LANES],
+}
+
+/// Four kernel inputs, and which lanes had S < L.
+struct PreparedLanes {
+    lanes: [LaneInput; LANES],
+    s_ok: [bool; LANES],
+}
+
+impl LanePreparer {
+    fn new() -> Self {
+        LanePreparer {
+            padded: [Padded::new(), Padded::new(), Padded::new(), Padded::new()],
+        }
+    }
+
+    /// Prepares `group` (1 to 4 signatures); spare lanes repeat the first.
+    fn prepare(&mut self, engine: Engine, group: &[SignatureInput<'_>]) -> PreparedLanes {
+        let input = |j: usize| group.get(j).unwrap_or(&group[0]);
+        for (j, message) in self.padded.iter_mut().enumerate() {
+            let input = input(j);
+            message.fill(&[&input.signature[..32], input.pubkey, input.message]);
+        }
+        let [p0, p1, p2, p3] = &self.padded;
+        let digests = engine.digest4([p0, p1, p2, p3]);
+        let mut prepared = PreparedLanes {
+            lanes: [LaneInput {
+                pubkey: [0; 32],
+                k_digits: [0; 64],
+                s_digits: [0; 64],
+            }; LANES],
+            s_ok: [true; LANES],
+        };
+        for (j, lane) in prepared.lanes.iter_mut().enumerate() {
+            let input = input(j);
+            lane.pubkey = *input.pubkey;
+            let k = Scalar::from_bytes_mod_order_wide(&digests[j]);
+            lane.k_digits = signed_radix16(&k.to_bytes());
+            // A lane with S ≥ L runs with S = 0; its outcome is not used.
+            match canonical_s(input) {
+                Ok(s) => lane.s_digits = signed_radix16(&s.to_bytes()),
+                Err(_) => prepared.s_ok[j] = false,
+            }
+        }
+        prepared
+    }
+}
 
 /// A rejection whose reason depends on whether R decodes: the strict oracle
 /// checks R before S and before the equation, so a refused R names it.
@@ -30,39 +85,17 @@ struct PendingReason {
 /// `out[i]` for `inputs[i]`; equal, reason for reason, to the scalar path.
 pub(crate) fn verify_strict(engine: Engine, inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
     debug_assert_eq!(inputs.len(), out.len());
+    let mut preparer = LanePreparer::new();
     let mut pending = Vec::new();
-    let mut padded = [Padded::new(), Padded::new(), Padded::new(), Padded::new()];
-    for (chunk_index, chunk) in inputs.chunks(LANES).enumerate() {
-        let first = chunk_index * LANES;
-        let mut s_ok = [true; LANES];
-        let mut lanes = [LaneInput {
-            pubkey: [0; 32],
-            k_digits: [0; 64],
-            s_digits: [0; 64],
-        }; LANES];
-        for (j, message) in padded.iter_mut().enumerate() {
-            // Short chunks repeat their first signature in the spare lanes.
-            let input = chunk.get(j).unwrap_or(&chunk[0]);
-            message.fill(&[&input.signature[..32], input.pubkey, input.message]);
-        }
-        let digests = engine.digest4([&padded[0], &padded[1], &padded[2], &padded[3]]);
-        for (j, lane) in lanes.iter_mut().enumerate() {
-            let input = chunk.get(j).unwrap_or(&chunk[0]);
-            lane.pubkey = *input.pubkey;
-            let k = Scalar::from_bytes_mod_order_wide(&digests[j]);
-            lane.k_digits = signed_radix16(&k.to_bytes());
-            match canonical_s(input) {
-                Ok(s) => lane.s_digits = signed_radix16(&s.to_bytes()),
-                Err(_) => s_ok[j] = false,
-            }
-        }
-        let outcomes = engine.verify4(&lanes);
-        for (j, input) in chunk.iter().enumerate() {
+    for (g, (group, verdicts)) in inputs.chunks(LANES).zip(out.chunks_mut(LANES)).enumerate() {
+        let prepared = preparer.prepare(engine, group);
+        let outcomes = engine.verify4(&prepared.lanes);
+        for (j, (input, verdict)) in group.iter().zip(verdicts.iter_mut()).enumerate() {
             let r = input.r_bytes();
-            match judge(&outcomes[j], s_ok[j], &r) {
-                Judgement::Final(verdict) => out[first + j] = verdict,
+            match judge_strict(&outcomes[j], prepared.s_ok[j], &r) {
+                Judgement::Final(final_verdict) => *verdict = final_verdict,
                 Judgement::DependsOnR(otherwise) => pending.push(PendingReason {
-                    index: first + j,
+                    index: g * LANES + j,
                     r,
                     otherwise,
                 }),
@@ -89,10 +122,10 @@ enum Judgement {
     DependsOnR(SigError),
 }
 
-/// The verdict for one lane, in the oracle's check order: A decodes, A not of
-/// small order, (R decodes and is not of small order), S < L, and the
+/// The strict verdict for one lane, in the oracle's check order: A decodes, A
+/// not of small order, (R decodes and is not of small order), S < L, and the
 /// recomputed point's encoding equal to R's bytes.
-fn judge(outcome: &LaneOutcome, s_ok: bool, r: &[u8; 32]) -> Judgement {
+fn judge_strict(outcome: &LaneOutcome, s_ok: bool, r: &[u8; 32]) -> Judgement {
     if !outcome.pubkey_valid {
         return Judgement::Final(Err(SigError::PubkeyInvalid));
     }
@@ -117,4 +150,65 @@ fn judge(outcome: &LaneOutcome, s_ok: bool, r: &[u8; 32]) -> Judgement {
         // A non-canonical R that decodes can never equal a recomputed encoding.
         SigError::RNonCanonical
     })
+}
+
+/// Verifies every input under a cofactored rule (`zip215` or
+/// `zip215-amended`) one signature per lane, writing `out[i]` for
+/// `inputs[i]`; equal, reason for reason, to the scalar single path.
+pub(crate) fn verify_cofactored(
+    engine: Engine,
+    rule: Rule,
+    inputs: &[SignatureInput<'_>],
+    out: &mut [SigVerdict],
+) {
+    debug_assert!(rule.is_cofactored());
+    debug_assert_eq!(inputs.len(), out.len());
+    let amended = rule == Rule::Zip215Amended;
+    let mut preparer = LanePreparer::new();
+    for (group, verdicts) in inputs.chunks(LANES).zip(out.chunks_mut(LANES)) {
+        let prepared = preparer.prepare(engine, group);
+        let r = [0, 1, 2, 3].map(|j| group.get(j).unwrap_or(&group[0]).r_bytes());
+        let outcomes = engine.verify_cofactored4(&prepared.lanes, &r);
+        for (j, (input, verdict)) in group.iter().zip(verdicts.iter_mut()).enumerate() {
+            *verdict = judge_cofactored(&outcomes[j], prepared.s_ok[j], input, &r[j], amended);
+        }
+    }
+}
+
+/// The cofactored verdict for one lane, in the order of the scalar path's
+/// checks: A (encoding, decoding, order), S < L, R (likewise), the equation.
+/// Encodings and orders only count under the amended rule.
+fn judge_cofactored(
+    outcome: &CofactoredOutcome,
+    s_ok: bool,
+    input: &SignatureInput<'_>,
+    r: &[u8; 32],
+    amended: bool,
+) -> SigVerdict {
+    if amended && !is_canonical_point_encoding(input.pubkey) {
+        return Err(SigError::PubkeyNonCanonical);
+    }
+    if !outcome.pubkey.valid {
+        return Err(SigError::PubkeyInvalid);
+    }
+    if amended && outcome.pubkey.small_order {
+        return Err(SigError::PubkeySmallOrder);
+    }
+    if !s_ok {
+        return Err(SigError::SNonCanonical);
+    }
+    if amended && !is_canonical_point_encoding(r) {
+        return Err(SigError::RNonCanonical);
+    }
+    if !outcome.r.valid {
+        return Err(SigError::RInvalid);
+    }
+    if amended && outcome.r.small_order {
+        return Err(SigError::RSmallOrder);
+    }
+    if outcome.equation_holds {
+        Ok(())
+    } else {
+        Err(SigError::Equation)
+    }
 }

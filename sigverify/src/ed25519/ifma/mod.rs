@@ -10,19 +10,20 @@
 //!
 //! Layout: [`limbs`] (one lane's bytes, limbs and digits, plain Rust), `field`
 //! (four field elements per vector), `point` (four points per vector),
-//! `sha512` (four messages hashed at once), `strict` (the four-lane kernels), [`batch`] (slices of signatures to
+//! `sha512` (four messages hashed at once), `kernel` (the four-lane kernels:
+//! strict, cofactored, point checks), [`batch`] (slices of signatures to
 //! kernels and kernel outcomes to verdicts). Every vector function carries
 //! `#[target_feature]`; this module is the only place that calls into them, and
 //! the only `unsafe` of the engine.
 
 pub(crate) mod batch;
 mod field;
+mod kernel;
 mod limbs;
 mod point;
 mod sha512;
-mod strict;
 
-use strict::{LaneInput, LaneOutcome, PointCheck};
+use kernel::{CofactoredOutcome, LaneInput, LaneOutcome, PointCheck};
 
 /// Fewest signatures worth a kernel run: below this the scalar path is faster
 /// than four lanes of which most would be padding.
@@ -47,8 +48,18 @@ impl Engine {
     /// Runs the strict kernel on four signatures.
     fn verify4(self, lanes: &[LaneInput; 4]) -> [LaneOutcome; 4] {
         // Safety: an `Engine` exists only after `detect` found every target
-        // feature `strict::verify4` is compiled for.
-        unsafe { strict::verify4(lanes) }
+        // feature `kernel::verify4` is compiled for.
+        unsafe { kernel::verify4(lanes) }
+    }
+
+    /// Runs the cofactored kernel on four signatures with commitments `r`.
+    fn verify_cofactored4(
+        self,
+        lanes: &[LaneInput; 4],
+        r: &[[u8; 32]; 4],
+    ) -> [CofactoredOutcome; 4] {
+        // Safety: as in `verify4`, the features were detected before `self` was made.
+        unsafe { kernel::verify_cofactored4(lanes, r) }
     }
 
     /// SHA-512 of four padded messages.
@@ -60,6 +71,6 @@ impl Engine {
     /// Decodes four point encodings and tests their order.
     fn check_points4(self, encodings: &[[u8; 32]; 4]) -> [PointCheck; 4] {
         // Safety: as in `verify4`, the features were detected before `self` was made.
-        unsafe { strict::check_points4(encodings) }
+        unsafe { kernel::check_points4(encodings) }
     }
 }

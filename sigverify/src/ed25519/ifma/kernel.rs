@@ -1,5 +1,5 @@
-//! The four-lane kernels: the strict verification core, and the point check
-//! that names why an R was refused.
+//! The four-lane kernels: the strict core, the cofactored core (ZIP-215 and
+//! its amended form), and the point check that names why an R was refused.
 
 use std::sync::OnceLock;
 
@@ -153,16 +153,13 @@ fn select_base(table: &BaseTable, digits: [i8; 4]) -> Affine4 {
     .negate_where(mask_of(digits.map(|d| d < 0)))
 }
 
-/// Runs the strict core on four signatures: decode A and test its order, then
-/// [k](−A) + [S]B with signed 4-bit windows (252 shared doublings, one table
-/// addition for each scalar per window), compress it and test its order.
+/// [k](−A) + [S]B for four signatures with signed 4-bit windows: 252 shared
+/// doublings and, per window, one addition from each lane's own table of −A
+/// multiples and one from the base-point table.
 #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-pub(super) fn verify4(lanes: &[LaneInput; 4]) -> [LaneOutcome; 4] {
+fn recompute_r(a: Extended4, lanes: &[LaneInput; 4]) -> Extended4 {
     let base = base_table();
-    let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
-    let a_small = a.is_small_order_lanes();
     let tables = multiples_table(a.neg());
-
     let mut acc = Extended4::identity();
     for window in (0..64).rev() {
         if window != 63 {
@@ -171,6 +168,16 @@ pub(super) fn verify4(lanes: &[LaneInput; 4]) -> [LaneOutcome; 4] {
         acc = acc.add_cached(&select_cached(&tables, lanes.map(|l| l.k_digits[window])));
         acc = acc.add_affine(&select_base(base, lanes.map(|l| l.s_digits[window])));
     }
+    acc
+}
+
+/// Runs the strict core on four signatures: decode A and test its order,
+/// recompute R, compress it and test its order.
+#[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+pub(super) fn verify4(lanes: &[LaneInput; 4]) -> [LaneOutcome; 4] {
+    let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
+    let a_small = a.is_small_order_lanes();
+    let acc = recompute_r(a, lanes);
     let recomputed = acc.compress_lanes();
     let recomputed_small = acc.is_small_order_lanes();
     [0, 1, 2, 3].map(|j| LaneOutcome {
@@ -178,6 +185,44 @@ pub(super) fn verify4(lanes: &[LaneInput; 4]) -> [LaneOutcome; 4] {
         pubkey_small_order: a_small[j],
         recomputed: recomputed[j],
         recomputed_small_order: recomputed_small[j],
+    })
+}
+
+/// What the cofactored core found for one signature.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct CofactoredOutcome {
+    /// The checks on A.
+    pub pubkey: PointCheck,
+    /// The checks on R.
+    pub r: PointCheck,
+    /// [8]([S]B − R − [k]A) is the neutral element.
+    pub equation_holds: bool,
+}
+
+/// Runs the cofactored core on four signatures: decode A and R and test their
+/// orders, recompute R' = [k](−A) + [S]B, and test whether R' − R is of small
+/// order, which is exactly [8](R' − R) = 0.
+#[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+pub(super) fn verify_cofactored4(
+    lanes: &[LaneInput; 4],
+    r: &[[u8; 32]; 4],
+) -> [CofactoredOutcome; 4] {
+    let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
+    let a_small = a.is_small_order_lanes();
+    let (r_point, r_valid) = Extended4::decompress(r);
+    let r_small = r_point.is_small_order_lanes();
+    let difference = recompute_r(a, lanes).add_cached(&r_point.neg().to_cached());
+    let holds = difference.is_small_order_lanes();
+    [0, 1, 2, 3].map(|j| CofactoredOutcome {
+        pubkey: PointCheck {
+            valid: a_valid[j],
+            small_order: a_valid[j] && a_small[j],
+        },
+        r: PointCheck {
+            valid: r_valid[j],
+            small_order: r_valid[j] && r_small[j],
+        },
+        equation_holds: holds[j],
     })
 }
 
