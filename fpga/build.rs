@@ -1,7 +1,9 @@
-//! Verilates `rtl/sha512.v` and `rtl/fe_mul.v` (each into its own directory,
-//! with its own class prefix) and compiles both models, one copy of the
-//! Verilator runtime and the C-ABI shims into a static library (only with the
-//! `verilator` feature).
+//! Verilates each simulated top (`rtl/<top>.v`, submodules found in `rtl/`)
+//! into its own directory with its own class prefix, and compiles the models,
+//! one copy of the Verilator runtime and the C-ABI shims (`csrc/`) into a
+//! static library (only with the `verilator` feature). The engine's ROM files
+//! (`rtl/microcode.hex`, `rtl/consts.hex`) are read by `$readmemh` when a
+//! model is created, from their absolute path in this source tree.
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
@@ -21,16 +23,19 @@ mod verilate {
         let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap());
         let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
         // Top module of every verilated block; `rtl/<name>.v`, `csrc/<name>_shim.cpp`.
-        let blocks = ["sha512", "fe_mul"];
-        for name in blocks {
-            println!(
-                "cargo:rerun-if-changed={}",
-                manifest.join(format!("rtl/{name}.v")).display()
-            );
-            println!(
-                "cargo:rerun-if-changed={}",
-                manifest.join(format!("csrc/{name}_shim.cpp")).display()
-            );
+        let blocks = [
+            "sha512",
+            "fe_mul",
+            "sha512_msg",
+            "scalar_reduce",
+            "verify_top",
+        ];
+        for dir in ["rtl", "csrc"] {
+            println!("cargo:rerun-if-changed={}", manifest.join(dir).display());
+            for entry in std::fs::read_dir(manifest.join(dir)).expect("read source dir") {
+                let path = entry.expect("source dir entry").path();
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
         }
 
         let root = match Command::new("verilator")
@@ -49,7 +54,7 @@ mod verilate {
 
         let mdirs: Vec<PathBuf> = blocks
             .iter()
-            .map(|name| verilate(&manifest.join(format!("rtl/{name}.v")), name, &out))
+            .map(|name| verilate(&manifest.join("rtl"), name, &out))
             .collect();
 
         let mut build = cc::Build::new();
@@ -60,6 +65,7 @@ mod verilate {
             .warnings(false)
             .include(&include)
             .include(include.join("vltstd"))
+            .include(manifest.join("csrc"))
             .define("VM_COVERAGE", "0")
             .define("VM_SC", "0")
             .define("VM_TRACE", "0")
@@ -82,9 +88,12 @@ mod verilate {
         println!("cargo:rustc-link-lib=pthread");
     }
 
-    /// Verilates `rtl` (top module `top`, class prefix `V<top>`) into its own
-    /// directory under `out` and returns that directory.
+    /// Verilates `<rtl>/<top>.v` (top module `top`, class prefix `V<top>`,
+    /// submodules from `rtl`) into its own directory under `out` and returns
+    /// that directory.
     fn verilate(rtl: &Path, top: &str, out: &Path) -> PathBuf {
+        let source = rtl.join(format!("{top}.v"));
+        let define = |name: &str, file: &str| format!("-D{name}=\"{}\"", rtl.join(file).display());
         let mdir = out.join(format!("obj_dir_{top}"));
         if mdir.exists() {
             std::fs::remove_dir_all(&mdir).expect("clean obj_dir");
@@ -107,10 +116,14 @@ mod verilate {
                 "--Mdir",
             ])
             .arg(&mdir)
+            .arg("-y")
             .arg(rtl)
+            .arg(define("RAMPART_ROM_HEX", "microcode.hex"))
+            .arg(define("RAMPART_CONSTS_HEX", "consts.hex"))
+            .arg(&source)
             .status()
             .unwrap_or_else(|e| panic!("running verilator: {e}; {SETUP_HINT}"));
-        assert!(status.success(), "verilator failed on {}", rtl.display());
+        assert!(status.success(), "verilator failed on {}", source.display());
         mdir
     }
 

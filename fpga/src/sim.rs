@@ -1,8 +1,18 @@
-//! Cycle-accurate simulation of `rtl/sha512.v` ([`Sha512Sim`]) and
-//! `rtl/fe_mul.v` ([`FeMulSim`]) through their Verilator models.
+//! Cycle-accurate simulation of the RTL through its Verilator models:
+//! `rtl/sha512.v` ([`Sha512Sim`]), `rtl/fe_mul.v` ([`FeMulSim`]),
+//! `rtl/sha512_msg.v` ([`MsgHashSim`]), `rtl/scalar_reduce.v`
+//! ([`ReduceSim`]) and the whole verifier `rtl/verify_top.v` ([`VerifySim`]).
 //!
-//! All `unsafe` of the crate lives here: each model is a C++ object behind a
-//! C-ABI shim in `csrc/` (`sha512_shim.cpp`, `fe_mul_shim.cpp`).
+//! All `unsafe` of the crate lives here and in the submodules: each model is
+//! a C++ object behind a C-ABI shim in `csrc/`.
+
+mod msg_hash;
+mod reduce;
+mod verify;
+
+pub use msg_hash::MsgHashSim;
+pub use reduce::ReduceSim;
+pub use verify::{VerifySim, WireRequest};
 
 use std::ffi::c_void;
 use std::ptr::NonNull;

@@ -1,0 +1,388 @@
+// The ed25519 verify engine: 16 barrel-scheduled contexts running the
+// microcode in microcode.hex around one pipelined field multiplier.
+//
+// Each clock the context whose turn it is (slot = cycle mod 16) issues one
+// micro-instruction (see fpga/src/microcode/isa.rs for the encoding): two
+// pre-adders (pass / + / − mod p), whose results may be written to banks P
+// and Q and feed the multiplier, whose product is written to bank M; a flag
+// update; and a control op (jump, dispatch on the current two-bit digits of
+// S and k, window loop, finish with a result code). A context's next
+// instruction issues 16 clocks after its previous one, longer than the whole
+// pipeline (fetch, decode/read, operand/pre-add, 7 multiplier stages, write),
+// so there are no hazards to check and no stalls: with all contexts busy the
+// multiplier takes one operand pair per clock.
+//
+// Pipeline for an instruction fetched at clock c:
+//   c     F: ROM read at pc[ctx]
+//   c+1   D: decode, control op, pc/window/active update, register reads
+//   c+2   R: operand select, pre-adders
+//   c+3   P: P/Q writes, flag update, multiplier accept
+//   c+10     multiplier result, M write
+//
+// Register banks per context: M, P, Q (32 x 255 bits each, one write port,
+// four read ports) and C: 30 shared constants (consts.hex) plus the
+// context's y of A (C[30]) and y of R (C[31]).
+//
+// Loading (ld_valid, taken on the clock it is high; the caller guarantees a
+// free context, e.g. by counting outstanding jobs) puts a job in the lowest
+// free context. A finishing context pulses rsp_valid with its tag and code.
+//
+// Reset is synchronous and active high.
+
+`ifndef RAMPART_ROM_HEX
+`define RAMPART_ROM_HEX "microcode.hex"
+`endif
+`ifndef RAMPART_CONSTS_HEX
+`define RAMPART_CONSTS_HEX "consts.hex"
+`endif
+
+module engine (
+    input  wire         clk,
+    input  wire         rst,
+    // job load
+    input  wire         ld_valid,
+    input  wire [15:0]  ld_tag,
+    input  wire [254:0] ld_ya,
+    input  wire [254:0] ld_yr,
+    input  wire         ld_sign_a,
+    input  wire         ld_sign_r,
+    input  wire         ld_r_bad,
+    input  wire         ld_s_bad,
+    input  wire [252:0] ld_s,
+    input  wire [252:0] ld_k,
+    output wire         ld_free,
+    // completion
+    output reg          rsp_valid,
+    output reg  [15:0]  rsp_tag,
+    output reg  [2:0]   rsp_code,
+    // activity (for cycle accounting)
+    output wire         mul_busy
+);
+
+    localparam integer CTX = 16;
+    localparam integer CW  = 4;    // context index width
+    localparam integer RW  = 5;    // register index width
+    localparam integer AW  = CW + RW;
+    localparam integer PCW = 11;
+
+    localparam [1:0] B_M = 2'd0, B_P = 2'd1, B_Q = 2'd2;
+
+    localparam [254:0] P = {250'h3ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff, 5'b01101};
+
+    // ---------------- microcode and constants ----------------
+    reg [71:0]  rom  [0:(1<<PCW)-1];
+    reg [254:0] crom [0:31];
+    integer ci;
+    initial begin
+        for (ci = 0; ci < 32; ci = ci + 1) crom[ci] = 255'd0;
+        $readmemh(`RAMPART_ROM_HEX, rom);
+        $readmemh(`RAMPART_CONSTS_HEX, crom, 0, 29);
+    end
+
+    // ---------------- per-context state ----------------
+    reg [CTX-1:0] active;
+    reg [PCW-1:0] pc     [0:CTX-1];
+    reg [6:0]     win    [0:CTX-1];
+    reg [CTX-1:0] flag;
+    reg [CTX-1:0] sign_a;
+    reg [CTX-1:0] sign_r;
+    reg [CTX-1:0] r_bad;
+    reg [CTX-1:0] s_bad;
+    reg [15:0]    tag    [0:CTX-1];
+    // Scalars with a zero bit 253, so window 126 reads bits 253:252.
+    reg [253:0]   s_mem  [0:CTX-1];
+    reg [253:0]   k_mem  [0:CTX-1];
+
+    // Lowest free context.
+    reg [CW-1:0] free_ctx;
+    reg          any_free;
+    integer fi;
+    always @(*) begin
+        free_ctx = {CW{1'b0}};
+        any_free = 1'b0;
+        for (fi = CTX - 1; fi >= 0; fi = fi - 1) begin
+            if (!active[fi]) begin
+                free_ctx = fi[CW-1:0];
+                any_free = 1'b1;
+            end
+        end
+    end
+    assign ld_free = any_free;
+
+    // ---------------- F: fetch ----------------
+    reg [CW-1:0] slot;
+    // ROM words are 72 bits; bits 71:69 are always zero.
+    /* verilator lint_off UNUSEDSIGNAL */
+    reg [71:0]   d_ins;
+    /* verilator lint_on UNUSEDSIGNAL */
+    reg [CW-1:0] d_ctx;
+    reg          d_valid;
+
+    always @(posedge clk) begin
+        if (rst) begin
+            slot    <= {CW{1'b0}};
+            d_valid <= 1'b0;
+        end else begin
+            slot    <= slot + 1'b1;
+            d_valid <= active[slot];
+        end
+        d_ins <= rom[pc[slot]];
+        d_ctx <= slot;
+    end
+
+    // ---------------- D: decode, control, register reads ----------------
+    wire [1:0]  pa_op  = d_ins[1:0];
+    wire [6:0]  ra     = d_ins[8:2];
+    wire [6:0]  rb     = d_ins[15:9];
+    wire [1:0]  pb_op  = d_ins[17:16];
+    wire [6:0]  rc     = d_ins[24:18];
+    wire [6:0]  rd     = d_ins[31:25];
+    wire        wa_en  = d_ins[32];
+    wire [4:0]  wa     = d_ins[37:33];
+    wire        wb_en  = d_ins[38];
+    wire [4:0]  wb     = d_ins[43:39];
+    wire        m_en   = d_ins[44];
+    wire [4:0]  md     = d_ins[49:45];
+    wire [1:0]  cond   = d_ins[51:50];
+    wire [2:0]  fop    = d_ins[54:52];
+    wire [2:0]  ctrl   = d_ins[57:55];
+    wire [10:0] target = d_ins[68:58];
+
+    wire        f_now  = flag[d_ctx];
+    wire [6:0]  w_now  = win[d_ctx];
+    wire [1:0]  s_dig  = s_mem[d_ctx][{w_now, 1'b0} +: 2];
+    wire [1:0]  k_dig  = k_mem[d_ctx][{w_now, 1'b0} +: 2];
+    wire [3:0]  digit  = {s_dig, k_dig};
+
+    reg         done_now;
+    reg [PCW-1:0] next_pc;
+    reg         loop_dec;
+    always @(*) begin
+        done_now = 1'b0;
+        loop_dec = 1'b0;
+        next_pc  = pc[d_ctx] + 1'b1;
+        case (ctrl)
+            3'd1: next_pc = target;
+            3'd2: next_pc = target + {3'd0, digit, 4'd0};
+            3'd3: if (w_now != 7'd0) begin
+                      next_pc  = target;
+                      loop_dec = 1'b1;
+                  end
+            3'd4: done_now = 1'b1;
+            3'd5: done_now = f_now;
+            3'd6: done_now = !f_now;
+            default: ;
+        endcase
+    end
+
+    wire live     = d_valid && !done_now;
+    wire cond_ok  = (cond == 2'd0) || (cond == 2'd1 && f_now) || (cond == 2'd2 && !f_now);
+    wire wr_ok    = live && cond_ok;
+
+    always @(posedge clk) begin
+        rsp_valid <= 1'b0;
+        if (rst) begin
+            active <= {CTX{1'b0}};
+        end else begin
+            if (d_valid) begin
+                pc[d_ctx] <= next_pc;
+                if (loop_dec) win[d_ctx] <= w_now - 7'd1;
+                if (done_now) begin
+                    active[d_ctx] <= 1'b0;
+                    rsp_valid     <= 1'b1;
+                    rsp_tag       <= tag[d_ctx];
+                    rsp_code      <= target[2:0];
+                end
+            end
+            if (ld_valid && any_free) begin
+                active[free_ctx] <= 1'b1;
+                pc[free_ctx]     <= {PCW{1'b0}};
+                win[free_ctx]    <= 7'd126;
+                tag[free_ctx]    <= ld_tag;
+                sign_a[free_ctx] <= ld_sign_a;
+                sign_r[free_ctx] <= ld_sign_r;
+                r_bad[free_ctx]  <= ld_r_bad;
+                s_bad[free_ctx]  <= ld_s_bad;
+                s_mem[free_ctx]  <= {1'b0, ld_s};
+                k_mem[free_ctx]  <= {1'b0, ld_k};
+            end
+        end
+    end
+
+    // Register reads: every bank gets the same address on a port; stage R
+    // picks the bank.
+    wire [AW-1:0] ra_addr = {d_ctx, ra[4:0]};
+    wire [AW-1:0] rb_addr = {d_ctx, rb[4:0]};
+    wire [AW-1:0] rc_addr = {d_ctx, rc[4:0]};
+    wire [AW-1:0] rd_addr = {d_ctx, rd[4:0]};
+
+    wire [254:0] m_rd0, m_rd1, m_rd2, m_rd3;
+    wire [254:0] p_rd0, p_rd1, p_rd2, p_rd3;
+    wire [254:0] q_rd0, q_rd1, q_rd2, q_rd3;
+    wire [254:0] ya_rd0, ya_rd1, ya_rd2, ya_rd3;
+    wire [254:0] yr_rd0, yr_rd1, yr_rd2, yr_rd3;
+    reg  [254:0] c_rd0, c_rd1, c_rd2, c_rd3;
+
+    always @(posedge clk) begin
+        c_rd0 <= crom[ra[4:0]];
+        c_rd1 <= crom[rb[4:0]];
+        c_rd2 <= crom[rc[4:0]];
+        c_rd3 <= crom[rd[4:0]];
+    end
+
+    // Stage R registers.
+    reg [CW-1:0] r_ctx;
+    reg [1:0]    r_pa_op, r_pb_op;
+    reg [6:0]    r_ra, r_rb, r_rc, r_rd;
+    reg          r_wa_en, r_wb_en, r_m_en;
+    reg [4:0]    r_wa, r_wb, r_md;
+    reg [2:0]    r_fop;
+
+    always @(posedge clk) begin
+        r_ctx   <= d_ctx;
+        r_pa_op <= pa_op;
+        r_pb_op <= pb_op;
+        r_ra    <= ra;
+        r_rb    <= rb;
+        r_rc    <= rc;
+        r_rd    <= rd;
+        r_wa    <= wa;
+        r_wb    <= wb;
+        r_md    <= md;
+        if (rst) begin
+            r_wa_en <= 1'b0;
+            r_wb_en <= 1'b0;
+            r_m_en  <= 1'b0;
+            r_fop   <= 3'd0;
+        end else begin
+            r_wa_en <= wr_ok && wa_en;
+            r_wb_en <= wr_ok && wb_en;
+            r_m_en  <= wr_ok && m_en;
+            r_fop   <= live ? fop : 3'd0;
+        end
+    end
+
+    // ---------------- R: operands and pre-adders ----------------
+    function automatic [254:0] pick(input [6:0] r, input [254:0] m, input [254:0] p,
+                                    input [254:0] q, input [254:0] c,
+                                    input [254:0] ya, input [254:0] yr);
+        case (r[6:5])
+            B_M: pick = m;
+            B_P: pick = p;
+            B_Q: pick = q;
+            default: pick = (r[4:0] == 5'd30) ? ya : (r[4:0] == 5'd31) ? yr : c;
+        endcase
+    endfunction
+
+    // (a op b) mod p for a, b < p: op 0 = a, 1 = a + b, 2 = a - b.
+    function automatic [254:0] preadd(input [1:0] op, input [254:0] a, input [254:0] b);
+        reg [255:0] sum, sum_p, dif;
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [255:0] dif_p;   // bit 255 is the carry out, dropped
+        /* verilator lint_on UNUSEDSIGNAL */
+        begin
+            sum   = {1'b0, a} + {1'b0, b};
+            sum_p = sum - {1'b0, P};
+            dif   = {1'b0, a} - {1'b0, b};
+            dif_p = dif + {1'b0, P};
+            case (op)
+                2'd1: preadd = sum_p[255] ? sum[254:0] : sum_p[254:0];
+                2'd2: preadd = dif[255] ? dif_p[254:0] : dif[254:0];
+                default: preadd = a;
+            endcase
+        end
+    endfunction
+
+    wire [254:0] opa = pick(r_ra, m_rd0, p_rd0, q_rd0, c_rd0, ya_rd0, yr_rd0);
+    wire [254:0] opb = pick(r_rb, m_rd1, p_rd1, q_rd1, c_rd1, ya_rd1, yr_rd1);
+    wire [254:0] opc = pick(r_rc, m_rd2, p_rd2, q_rd2, c_rd2, ya_rd2, yr_rd2);
+    wire [254:0] opd = pick(r_rd, m_rd3, p_rd3, q_rd3, c_rd3, ya_rd3, yr_rd3);
+
+    reg [254:0]  x_pa, x_pb;
+    reg [CW-1:0] x_ctx;
+    reg          x_wa_en, x_wb_en, x_m_en;
+    reg [4:0]    x_wa, x_wb, x_md;
+    reg [2:0]    x_fop;
+
+    always @(posedge clk) begin
+        x_pa  <= preadd(r_pa_op, opa, opb);
+        x_pb  <= preadd(r_pb_op, opc, opd);
+        x_ctx <= r_ctx;
+        x_wa  <= r_wa;
+        x_wb  <= r_wb;
+        x_md  <= r_md;
+        if (rst) begin
+            x_wa_en <= 1'b0;
+            x_wb_en <= 1'b0;
+            x_m_en  <= 1'b0;
+            x_fop   <= 3'd0;
+        end else begin
+            x_wa_en <= r_wa_en;
+            x_wb_en <= r_wb_en;
+            x_m_en  <= r_m_en;
+            x_fop   <= r_fop;
+        end
+    end
+
+    // ---------------- P: writes, flags, multiplier ----------------
+    wire pa_zero = (x_pa == 255'd0);
+    always @(posedge clk) begin
+        if (rst) begin
+            flag <= {CTX{1'b0}};
+        end else begin
+            case (x_fop)
+                3'd1: flag[x_ctx] <= pa_zero;
+                3'd2: flag[x_ctx] <= flag[x_ctx] | pa_zero;
+                3'd3: flag[x_ctx] <= x_pa[0] ^ sign_a[x_ctx];
+                3'd4: flag[x_ctx] <= flag[x_ctx] & (x_pa[0] == sign_r[x_ctx]) & !r_bad[x_ctx];
+                3'd5: flag[x_ctx] <= s_bad[x_ctx];
+                default: ;
+            endcase
+            if (ld_valid && any_free) flag[free_ctx] <= 1'b0;
+        end
+    end
+
+    wire         mul_valid;
+    wire [254:0] mul_r;
+    fe_mul mul (
+        .clk       (clk),
+        .rst       (rst),
+        .in_valid  (x_m_en),
+        .a         (x_pa),
+        .b         (x_pb),
+        .out_valid (mul_valid),
+        .r         (mul_r)
+    );
+
+    // Destination of each product, in step with the multiplier's pipeline.
+    reg [AW-1:0] wb_addr [0:6];
+    integer si;
+    always @(posedge clk) begin
+        wb_addr[0] <= {x_ctx, x_md};
+        for (si = 1; si < 7; si = si + 1) wb_addr[si] <= wb_addr[si-1];
+    end
+    assign mul_busy = x_m_en;
+
+    // ---------------- banks ----------------
+    rf_bank #(.AW(AW)) bank_m (
+        .clk(clk), .we(mul_valid), .waddr(wb_addr[6]), .wdata(mul_r),
+        .raddr0(ra_addr), .raddr1(rb_addr), .raddr2(rc_addr), .raddr3(rd_addr),
+        .rdata0(m_rd0), .rdata1(m_rd1), .rdata2(m_rd2), .rdata3(m_rd3));
+    rf_bank #(.AW(AW)) bank_p (
+        .clk(clk), .we(x_wa_en), .waddr({x_ctx, x_wa}), .wdata(x_pa),
+        .raddr0(ra_addr), .raddr1(rb_addr), .raddr2(rc_addr), .raddr3(rd_addr),
+        .rdata0(p_rd0), .rdata1(p_rd1), .rdata2(p_rd2), .rdata3(p_rd3));
+    rf_bank #(.AW(AW)) bank_q (
+        .clk(clk), .we(x_wb_en), .waddr({x_ctx, x_wb}), .wdata(x_pb),
+        .raddr0(ra_addr), .raddr1(rb_addr), .raddr2(rc_addr), .raddr3(rd_addr),
+        .rdata0(q_rd0), .rdata1(q_rd1), .rdata2(q_rd2), .rdata3(q_rd3));
+    rf_bank #(.AW(CW)) bank_ya (
+        .clk(clk), .we(ld_valid && any_free), .waddr(free_ctx), .wdata(ld_ya),
+        .raddr0(d_ctx), .raddr1(d_ctx), .raddr2(d_ctx), .raddr3(d_ctx),
+        .rdata0(ya_rd0), .rdata1(ya_rd1), .rdata2(ya_rd2), .rdata3(ya_rd3));
+    rf_bank #(.AW(CW)) bank_yr (
+        .clk(clk), .we(ld_valid && any_free), .waddr(free_ctx), .wdata(ld_yr),
+        .raddr0(d_ctx), .raddr1(d_ctx), .raddr2(d_ctx), .raddr3(d_ctx),
+        .rdata0(yr_rd0), .rdata1(yr_rd1), .rdata2(yr_rd2), .rdata3(yr_rd3));
+
+endmodule

@@ -1,0 +1,58 @@
+// Reduction of a 512-bit integer (the SHA-512 digest read little-endian)
+// modulo the group order L = 2^252 + 27742317777372353535851937790883648493,
+// and the S < L check.
+//
+// Bit-serial: from the top bit down, r = 2r + bit, minus L if that reaches L
+// (r < L keeps 2r + 1 < 2L, so one conditional subtraction suffices). `start`
+// (taken when `busy` is low) latches `x`; 512 clocks later `done` pulses and
+// `r` holds x mod L until the next start.
+//
+// `s_ok` is combinational: the 256-bit little-endian `s` is below L.
+//
+// Reset is synchronous and active high.
+
+module scalar_reduce (
+    input  wire         clk,
+    input  wire         rst,
+    input  wire         start,
+    input  wire [511:0] x,
+    output wire         busy,
+    output reg          done,
+    output reg  [252:0] r,
+    input  wire [255:0] s,
+    output wire         s_ok
+);
+
+    localparam [253:0] L = 254'h1000000000000000000000000000000014def9dea2f79cd65812631a5cf5d3ed;
+
+    reg [511:0] sh;
+    reg [9:0]   left;
+
+    wire [253:0] twice = {r, sh[511]};
+    // Bit 253 of the difference is zero whenever it is used (no borrow means
+    // twice - L < L < 2^253).
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [254:0] diff  = {1'b0, twice} - {1'b0, L};
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign busy = (left != 10'd0);
+    assign s_ok = s < {2'b00, L};
+
+    always @(posedge clk) begin
+        done <= 1'b0;
+        if (rst) begin
+            left <= 10'd0;
+        end else if (!busy) begin
+            if (start) begin
+                sh   <= x;
+                r    <= 253'd0;
+                left <= 10'd512;
+            end
+        end else begin
+            sh   <= {sh[510:0], 1'b0};
+            r    <= diff[254] ? twice[252:0] : diff[252:0];
+            left <= left - 10'd1;
+            if (left == 10'd1) done <= 1'b1;
+        end
+    end
+
+endmodule
