@@ -19,6 +19,9 @@
 //! multiplication) and the `fpga-sim` backend for `rampart-sigverify` do not
 //! exist yet.
 
+#[cfg(feature = "verilator")]
+pub mod backend;
+pub mod driver;
 pub mod field;
 pub mod microcode;
 pub mod model;
