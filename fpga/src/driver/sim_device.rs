@@ -28,6 +28,8 @@ pub struct SimDevice {
     current: Option<(Descriptor, bool, usize)>,
     /// Cycle at which each tag's header was accepted.
     started: Vec<u64>,
+    /// Cycle of each completion, in completion order.
+    finished: Vec<u64>,
     stats: SimStats,
 }
 
@@ -47,8 +49,14 @@ impl SimDevice {
             sim: VerifySim::new(),
             current: None,
             started: vec![0; 1 << 16],
+            finished: Vec::new(),
             stats: SimStats::default(),
         }
+    }
+
+    /// The cycle at which each completion so far left the card, in order.
+    pub fn completion_cycles(&self) -> &[u64] {
+        &self.finished
     }
 
     /// Cycle accounting so far.
@@ -127,6 +135,7 @@ impl Device for SimDevice {
             if let Some((tag, code)) = response {
                 let latency = now + 1 - self.started[usize::from(tag)];
                 self.stats.completed += 1;
+                self.finished.push(now + 1);
                 self.stats.latency_cycles += latency;
                 self.stats.max_latency = self.stats.max_latency.max(latency);
                 // Cannot be refused: `room` was checked before the handshake.

@@ -22,3 +22,5 @@ impl SplitMix64 {
         }
     }
 }
+
+pub mod cases;

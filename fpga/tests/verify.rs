@@ -1,0 +1,252 @@
+//! The whole simulated verifier (`rtl/verify_top.v` through the driver and
+//! the `fpga-sim` backend) against the CPU reference's strict rule: RFC 8032,
+//! the speccheck cases (from `../shared/vectors` when present), every
+//! small-order encoding as A and as R, and seeded random and mutated cases;
+//! plus the cycle figures the issue sets bars on.
+#![cfg(feature = "verilator")]
+
+mod common;
+
+use common::cases::{self, Case};
+use common::SplitMix64;
+use rampart_fpga::backend::FpgaSimBackend;
+use rampart_fpga::driver::{Driver, SimDevice};
+use rampart_fpga::microcode::ResultCode;
+use rampart_sigverify::backend::{Backend, CpuBackend, CpuConfig};
+use rampart_sigverify::{Rule, SigError};
+
+/// Random and mutated cases simulated by the test (the bench runs more).
+const RANDOM_CASES: usize = 2000;
+
+/// Runs `cases` through one simulated card, all in flight, and returns how
+/// many hardware verdicts differ from the CPU reference.
+fn mismatches(cases: &[Case]) -> usize {
+    let mut driver = Driver::new(SimDevice::new(), 32);
+    let wire: Vec<_> = cases.iter().map(Case::wire).collect();
+    let codes = driver.verify_all(&wire).expect("device works");
+    let mut bad = 0;
+    for (i, (case, code)) in cases.iter().zip(&codes).enumerate() {
+        let expected = case.expected();
+        assert_ne!(
+            *code,
+            ResultCode::Internal,
+            "case {i} ({}) hit an internal code",
+            case.note
+        );
+        if (*code == ResultCode::Pass) != expected.is_ok() {
+            bad += 1;
+            eprintln!(
+                "case {i} ({}): hardware {code:?}, cpu {expected:?}",
+                case.note
+            );
+        }
+    }
+    bad
+}
+
+fn hex32(s: &str) -> [u8; 32] {
+    hex::decode(s).unwrap().try_into().unwrap()
+}
+
+/// RFC 8032 section 7.1 tests 1–3 and SHA(abc): (public key, message, signature).
+const RFC8032: [(&str, &str, &str); 4] = [
+    (
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        "",
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+    ),
+    (
+        "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+        "72",
+        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+    ),
+    (
+        "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+        "af82",
+        "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+    ),
+    (
+        "ec172b93ad5e563bf4932c70e1245034c35467ef2efd4d64ebf819683467e2bf",
+        "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f",
+        "dc2a4459e7369633a52b1bf277839a00201009a3efbf3ecb69bea2186c26b58909351fc9ac90b3ecfdfbc7c66431e0303dca179c138ac17ad9bef1177331a704",
+    ),
+];
+
+#[test]
+fn rfc8032_vectors_pass_and_their_mutations_fail() {
+    let mut cases = Vec::new();
+    for (public, message, signature) in RFC8032 {
+        let case = Case {
+            pubkey: hex32(public),
+            signature: hex::decode(signature).unwrap().try_into().unwrap(),
+            message: hex::decode(message).unwrap(),
+            note: "rfc8032",
+        };
+        assert_eq!(case.expected(), Ok(()));
+        for byte in [0usize, 31, 32, 63] {
+            let mut bad = case.clone();
+            bad.signature[byte] ^= 0x10;
+            bad.note = "rfc8032 mutated";
+            cases.push(bad);
+        }
+        cases.push(case);
+    }
+    let passes = cases.iter().filter(|c| c.expected().is_ok()).count();
+    assert_eq!(passes, 4);
+    assert_eq!(mismatches(&cases), 0);
+}
+
+#[test]
+fn speccheck_vectors_match_the_cpu() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/vectors/ed25519-speccheck-cases.json"
+    );
+    let Ok(text) = std::fs::read_to_string(path) else {
+        eprintln!("skipping speccheck_vectors_match_the_cpu: {path} not found");
+        return;
+    };
+    let rows: Vec<serde_json::Value> = serde_json::from_str(&text).expect("speccheck JSON");
+    let field = |row: &serde_json::Value, name: &str| {
+        hex::decode(row[name].as_str().expect("hex field")).expect("hex")
+    };
+    let cases: Vec<Case> = rows
+        .iter()
+        .map(|row| Case {
+            pubkey: field(row, "pub_key").try_into().expect("32-byte key"),
+            signature: field(row, "signature")
+                .try_into()
+                .expect("64-byte signature"),
+            message: field(row, "message"),
+            note: "speccheck",
+        })
+        .collect();
+    assert!(cases.len() >= 10, "{} speccheck cases", cases.len());
+    // The strict rule accepts exactly one of them (index 3); the hardware
+    // must agree on all.
+    assert_eq!(cases.iter().filter(|c| c.expected().is_ok()).count(), 1);
+    assert_eq!(mismatches(&cases), 0);
+}
+
+#[test]
+fn every_small_order_encoding_as_a_and_as_r() {
+    let mut rng = SplitMix64(0x5a11);
+    let mut cases = Vec::new();
+    for encoding in cases::small_order_encodings() {
+        let mut as_a = cases::honest(&mut rng);
+        as_a.pubkey = encoding;
+        as_a.note = "small-order A";
+        cases.push(as_a);
+        let mut as_r = cases::honest(&mut rng);
+        as_r.signature[..32].copy_from_slice(&encoding);
+        as_r.note = "small-order R";
+        cases.push(as_r);
+    }
+    assert!(cases.iter().all(|c| c.expected().is_err()));
+    assert_eq!(mismatches(&cases), 0);
+}
+
+#[test]
+fn random_and_mutated_cases_match_the_cpu() {
+    let mut rng = SplitMix64(0xf96a_0001);
+    let cases = cases::generate(&mut rng, RANDOM_CASES);
+    let accepted = cases.iter().filter(|c| c.expected().is_ok()).count();
+    let reasons: std::collections::HashSet<SigError> =
+        cases.iter().filter_map(|c| c.expected().err()).collect();
+    eprintln!(
+        "{} cases: {accepted} accepted, rejection reasons {reasons:?}",
+        cases.len()
+    );
+    // The generator must reach both verdicts and the strict rule's reasons.
+    assert!(accepted > cases.len() / 5 && accepted < cases.len() * 4 / 5);
+    for reason in [
+        SigError::PubkeyInvalid,
+        SigError::PubkeySmallOrder,
+        SigError::SNonCanonical,
+        SigError::Equation,
+        SigError::RSmallOrder,
+    ] {
+        assert!(reasons.contains(&reason), "no case rejected for {reason:?}");
+    }
+    assert_eq!(mismatches(&cases), 0);
+}
+
+#[test]
+fn backend_matches_the_cpu_backend_including_reasons() {
+    let mut rng = SplitMix64(0xbac0);
+    let cases = cases::generate(&mut rng, 96);
+    let inputs: Vec<_> = cases.iter().map(Case::input).collect();
+    let mut cpu = CpuBackend::new(CpuConfig::default());
+    let mut fpga = FpgaSimBackend::new();
+    for rule in Rule::ALL {
+        let mut want = vec![Ok(()); inputs.len()];
+        let mut got = vec![Ok(()); inputs.len()];
+        cpu.verify_signatures(rule, &inputs, &mut want);
+        fpga.verify_signatures(rule, &inputs, &mut got);
+        assert_eq!(got, want, "{rule}");
+    }
+    // Only the strict pass went through the simulated card.
+    assert_eq!(fpga.hardware_verdicts(), inputs.len() as u64);
+    assert_eq!(fpga.name(), "fpga-sim");
+}
+
+#[test]
+fn completions_come_back_by_tag_out_of_order() {
+    let mut rng = SplitMix64(0x0dd);
+    // An honest case, then one whose key does not decompress: the second
+    // finishes long before the first.
+    let slow = cases::honest(&mut rng);
+    let mut fast = cases::honest(&mut rng);
+    fast.pubkey = [0xff; 32];
+    fast.pubkey[0] = 0x02;
+    assert_eq!(fast.expected(), Err(SigError::PubkeyInvalid));
+    let mut driver = Driver::new(SimDevice::new(), 4);
+    let slow_tag = driver
+        .submit(&slow.pubkey, &slow.signature, &slow.message)
+        .unwrap();
+    let fast_tag = driver
+        .submit(&fast.pubkey, &fast.signature, &fast.message)
+        .unwrap();
+    let first = driver.wait().unwrap().unwrap();
+    let second = driver.wait().unwrap().unwrap();
+    assert_eq!(
+        (first.tag, first.code),
+        (fast_tag, ResultCode::PubkeyInvalid)
+    );
+    assert_eq!((second.tag, second.code), (slow_tag, ResultCode::Pass));
+    assert_eq!(driver.wait().unwrap(), None);
+}
+
+#[test]
+fn cycle_budget_alone_and_at_steady_state() {
+    let mut rng = SplitMix64(0xc1c1e);
+    // Transaction-sized messages (a Solana transaction is at most 1,232 bytes).
+    let honest: Vec<Case> = (0..96)
+        .map(|n| cases::honest_over(&mut rng, vec![n as u8; 100 + 10 * n]))
+        .collect();
+    // Alone: one verification, nothing else in flight.
+    let mut alone = Driver::new(SimDevice::new(), 1);
+    alone.verify_all(&[honest[0].wire()]).unwrap();
+    let latency = alone.device().stats().max_latency;
+    // Full: 32 outstanding, 16 in the engine.
+    let mut full = Driver::new(SimDevice::new(), 32);
+    let wire: Vec<_> = honest.iter().map(Case::wire).collect();
+    let codes = full.verify_all(&wire).unwrap();
+    assert!(codes.iter().all(|c| *c == ResultCode::Pass));
+    let done = full.device().completion_cycles();
+    // Each context finishes once per round of 16 completions; skip the first
+    // round (the front end fills the engine one job at a time) and measure
+    // whole rounds after it.
+    let rounds = (done.len() - 17) / 16;
+    let amortized = (done[16 + 16 * rounds] - done[16]) as f64 / (16 * rounds) as f64;
+    let stats = full.device().stats();
+    eprintln!(
+        "latency alone {latency} cycles; amortized {amortized:.0} cycles/verify; multiplier busy {:.1}%",
+        100.0 * stats.mul_cycles as f64 / stats.cycles as f64
+    );
+    assert!(latency < 70_000, "latency {latency}");
+    assert!(
+        amortized <= 4000.0,
+        "amortized {amortized:.0} cycles per verification"
+    );
+}
