@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rampart::loadgen::{self, KeyMode, TxSpec};
 use rampart_sigverify::{
-    backend::{Backend, CpuBackend, CpuConfig},
+    backend::{Backend, CpuBackend, CpuConfig, EngineChoice},
     ed25519,
     txn::Transaction,
     Rule, SigVerdict, SignatureInput,
@@ -112,7 +112,7 @@ fn zip215_batch(c: &mut Criterion) {
             max_batch: size,
             adaptive: false,
             // This group measures the batch equation itself.
-            engine: false,
+            engine: EngineChoice::Off,
         });
         let mut out: Vec<SigVerdict> = vec![Ok(()); size];
         group.throughput(Throughput::Elements(size as u64));

@@ -6,7 +6,7 @@ mod common;
 
 use common::{generate, oracle, small_order_encodings, Case, Rng};
 use rampart_sigverify::{
-    backend::{Backend, CpuBackend, CpuConfig},
+    backend::{Backend, CpuBackend, CpuConfig, EngineChoice},
     ed25519::{self, verify_batch_cofactored},
     Rule, SigVerdict,
 };
@@ -40,7 +40,7 @@ fn check_all_paths(rule: Rule, cases: &[Case]) -> usize {
     // The same backend with the vector engine off: scalar singles and the
     // adaptive batch equation, as on CPUs without the engine.
     let mut scalar_backend = CpuBackend::new(CpuConfig {
-        engine: false,
+        engine: EngineChoice::Off,
         ..CpuConfig::default()
     });
     let mut via_scalar_backend = vec![Ok(()); inputs.len()];

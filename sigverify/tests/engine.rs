@@ -15,14 +15,20 @@ mod common;
 use common::{add_le, generate, honest, oracle, small_order_encodings, Case, Rng, L_BYTES};
 use rampart_sigverify::{ed25519, Rule, SigVerdict};
 
-/// Whether the vector engine runs on this CPU; says so when it does not.
-fn engine_present() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    if ed25519::ifma::Engine::detect().is_some() {
-        return true;
+use rampart_sigverify::ed25519::engine::Engine;
+
+/// The engine backends this CPU runs; says so when there are none.
+fn engines() -> Vec<Engine> {
+    let engines = Engine::all_available();
+    if engines.is_empty() {
+        eprintln!("engine tests: this CPU has neither AVX-512 IFMA nor AVX2; checking the scalar fallback only");
     }
-    eprintln!("engine tests: this CPU has no AVX-512 IFMA; checking the scalar fallback only");
-    false
+    engines
+}
+
+/// Whether any backend runs here (and says which do not).
+fn engine_present() -> bool {
+    !engines().is_empty()
 }
 
 /// Runs `cases` through the engine under the strict rule in one call and
@@ -35,22 +41,39 @@ fn mismatches(cases: &[Case]) -> usize {
 /// [`mismatches`] under any rule.
 fn mismatches_under(rule: Rule, cases: &[Case]) -> usize {
     let inputs: Vec<_> = cases.iter().map(Case::input).collect();
+    let expected: Vec<(SigVerdict, bool)> = cases
+        .iter()
+        .map(|case| (ed25519::verify(rule, &case.input()), oracle(rule, case)))
+        .collect();
+    // The public entry point (fastest backend), then every backend by name.
+    let mut runs: Vec<(String, Vec<SigVerdict>)> = Vec::new();
     let mut out: Vec<SigVerdict> = vec![Ok(()); inputs.len()];
     if rule.is_cofactored() {
         ed25519::verify_cofactored_many(rule, &inputs, &mut out);
     } else {
         ed25519::verify_strict_many(&inputs, &mut out);
     }
+    runs.push(("auto".into(), out));
+    for engine in Engine::all_available() {
+        let mut out: Vec<SigVerdict> = vec![Ok(()); inputs.len()];
+        if rule.is_cofactored() {
+            engine.verify_cofactored(rule, &inputs, &mut out);
+        } else {
+            engine.verify_strict(&inputs, &mut out);
+        }
+        runs.push((engine.kind().to_string(), out));
+    }
     let mut bad = 0;
-    for (i, case) in cases.iter().enumerate() {
-        let scalar = ed25519::verify(rule, &case.input());
-        let expected = oracle(rule, case);
-        if out[i] != scalar || out[i].is_ok() != expected {
-            bad += 1;
-            eprintln!(
-                "{rule} case {i} ({}): engine {:?}, scalar {scalar:?}, oracle accepts: {expected}",
-                case.note, out[i]
-            );
+    for (name, out) in &runs {
+        for (i, case) in cases.iter().enumerate() {
+            let (scalar, accepts) = expected[i];
+            if out[i] != scalar || out[i].is_ok() != accepts {
+                bad += 1;
+                eprintln!(
+                    "{rule} {name} case {i} ({}): engine {:?}, scalar {scalar:?}, oracle accepts: {accepts}",
+                    case.note, out[i]
+                );
+            }
         }
     }
     bad
@@ -150,7 +173,6 @@ fn edge_encodings_match() {
 #[test]
 #[ignore = "long run (minutes): cargo test --release -p rampart-sigverify --test engine -- --ignored"]
 fn long_differential_run() {
-    let present = engine_present();
     let total: usize = std::env::var("RAMPART_ENGINE_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -183,7 +205,11 @@ fn long_differential_run() {
     });
     let bad = bad.into_inner();
     eprintln!(
-        "{total} cases (engine present: {present}) in {:.0?}: {bad} differences",
+        "{total} cases under 3 rules (engines: {:?}) in {:.0?}: {bad} differences",
+        engines()
+            .iter()
+            .map(|e| e.kind().label())
+            .collect::<Vec<_>>(),
         started.elapsed()
     );
     assert_eq!(bad, 0);

@@ -1,13 +1,111 @@
 //! The CPU backend. Where the CPU has AVX-512 IFMA, every rule runs on
-//! Rampart's vector engine, four signatures at a time, each judged on its own.
-//! Elsewhere: one signature at a time for `strict`, adaptive random-linear-
-//! combination batches for the cofactored rules.
+//! Rampart's vector engine ([`crate::ed25519::engine`]), four signatures at a
+//! time, each judged on its own. Elsewhere (or with [`EngineChoice::Off`]): one
+//! signature at a time for `strict`, adaptive random-linear-combination batches
+//! for the cofactored rules.
+
+use std::{fmt, str::FromStr};
 
 use super::{Backend, BatchSizer};
+#[cfg(target_arch = "x86_64")]
+use crate::ed25519::engine::{Engine, EngineKind, MIN_INPUTS};
 use crate::{
     ed25519::{self, verify_batch_cofactored, SigVerdict, SignatureInput},
     rule::Rule,
 };
+
+/// Which path the CPU backend verifies on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineChoice {
+    /// Rampart's vector engine where the CPU has its default backend (AVX-512
+    /// IFMA), the scalar and batch paths elsewhere.
+    #[default]
+    Auto,
+    /// The IFMA backend of the engine.
+    Ifma,
+    /// The AVX2 backend of the engine (not chosen by `auto`; for measuring).
+    Avx2,
+    /// No engine: scalar singles for strict, batch equations for the
+    /// cofactored rules.
+    Off,
+}
+
+impl EngineChoice {
+    /// Every choice, by command-line name.
+    pub const ALL: [EngineChoice; 4] = [
+        EngineChoice::Auto,
+        EngineChoice::Ifma,
+        EngineChoice::Avx2,
+        EngineChoice::Off,
+    ];
+
+    /// The command-line name.
+    pub fn label(self) -> &'static str {
+        match self {
+            EngineChoice::Auto => "auto",
+            EngineChoice::Ifma => "ifma",
+            EngineChoice::Avx2 => "avx2",
+            EngineChoice::Off => "off",
+        }
+    }
+
+    /// What this choice runs on this CPU: `ifma`, `avx2` or `scalar`; `None`
+    /// when a named backend is not supported here.
+    pub fn resolve(self) -> Option<&'static str> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            self.engine().map_or(
+                if matches!(self, EngineChoice::Auto | EngineChoice::Off) {
+                    Some("scalar")
+                } else {
+                    None
+                },
+                |engine| Some(engine.kind().label()),
+            )
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            matches!(self, EngineChoice::Auto | EngineChoice::Off).then_some("scalar")
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    fn engine(self) -> Option<Engine> {
+        match self {
+            EngineChoice::Auto => Engine::detect(),
+            EngineChoice::Ifma => Engine::with(EngineKind::Ifma),
+            EngineChoice::Avx2 => Engine::with(EngineKind::Avx2),
+            EngineChoice::Off => None,
+        }
+    }
+}
+
+impl fmt::Display for EngineChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// The name given is not an engine choice.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown engine {given:?}: expected auto, ifma, avx2 or off")]
+pub struct UnknownEngineChoice {
+    /// What was given.
+    pub given: String,
+}
+
+impl FromStr for EngineChoice {
+    type Err = UnknownEngineChoice;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        EngineChoice::ALL
+            .into_iter()
+            .find(|choice| choice.label() == s)
+            .ok_or_else(|| UnknownEngineChoice {
+                given: s.to_owned(),
+            })
+    }
+}
 
 /// Settings of the CPU backend.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +116,13 @@ pub struct CpuConfig {
     pub max_batch: usize,
     /// Whether to adapt the batch size to the observed failure rate. Default on.
     pub adaptive: bool,
-    /// Whether to use Rampart's vector engine where the CPU has it (AVX-512
-    /// IFMA). It checks every signature on its own under every rule, faster on
-    /// such CPUs than the batch equation even on clean traffic, and with no
-    /// slow path that bad signatures can trigger. Default on; off forces the
-    /// scalar and batch paths (for comparisons).
-    pub engine: bool,
+    /// Whether to use Rampart's vector engine, and which backend. The engine
+    /// checks every signature on its own under every rule: on IFMA CPUs that
+    /// is faster than the batch equation even on clean traffic, and leaves no
+    /// slow path for bad signatures to trigger. Default `auto`. A named
+    /// backend the CPU lacks falls back to the scalar paths
+    /// ([`EngineChoice::resolve`] tells beforehand).
+    pub engine: EngineChoice,
 }
 
 impl Default for CpuConfig {
@@ -31,7 +130,7 @@ impl Default for CpuConfig {
         CpuConfig {
             max_batch: 256,
             adaptive: true,
-            engine: true,
+            engine: EngineChoice::Auto,
         }
     }
 }
@@ -45,6 +144,8 @@ const SINGLES_RUN: usize = 64;
 pub struct CpuBackend {
     config: CpuConfig,
     sizer: BatchSizer,
+    #[cfg(target_arch = "x86_64")]
+    engine: Option<Engine>,
 }
 
 impl CpuBackend {
@@ -53,7 +154,39 @@ impl CpuBackend {
         CpuBackend {
             config,
             sizer: BatchSizer::new(config.max_batch),
+            #[cfg(target_arch = "x86_64")]
+            engine: config.engine.engine(),
         }
+    }
+
+    /// What this backend verifies on: `ifma`, `avx2` or `scalar`.
+    pub fn path(&self) -> &'static str {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(engine) = self.engine {
+            return engine.kind().label();
+        }
+        "scalar"
+    }
+
+    /// Runs `inputs` on the vector engine if this backend has one and there
+    /// are enough of them to fill its lanes; `false` if it did not.
+    fn try_engine(
+        &self,
+        rule: Rule,
+        inputs: &[SignatureInput<'_>],
+        out: &mut [SigVerdict],
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(engine) = self.engine.filter(|_| inputs.len() >= MIN_INPUTS) {
+            if rule.is_cofactored() {
+                engine.verify_cofactored(rule, inputs, out);
+            } else {
+                engine.verify_strict(inputs, out);
+            }
+            return true;
+        }
+        let _ = (rule, inputs, out);
+        false
     }
 
     /// The batch size the next cofactored batch will use.
@@ -83,19 +216,13 @@ impl Backend for CpuBackend {
         inputs: &[SignatureInput<'_>],
         out: &mut [SigVerdict],
     ) {
-        let engine = self.config.engine && ed25519::engine_available();
-        if !rule.is_cofactored() {
-            if engine {
-                ed25519::verify_strict_many(inputs, out);
-            } else {
-                for (input, verdict) in inputs.iter().zip(out.iter_mut()) {
-                    *verdict = ed25519::verify(rule, input);
-                }
-            }
+        if self.try_engine(rule, inputs, out) {
             return;
         }
-        if engine {
-            ed25519::verify_cofactored_many(rule, inputs, out);
+        if !rule.is_cofactored() {
+            for (input, verdict) in inputs.iter().zip(out.iter_mut()) {
+                *verdict = ed25519::verify(rule, input);
+            }
             return;
         }
         let mut start = 0;

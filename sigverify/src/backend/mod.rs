@@ -8,7 +8,7 @@
 mod cpu;
 mod sizer;
 
-pub use cpu::{CpuBackend, CpuConfig};
+pub use cpu::{CpuBackend, CpuConfig, EngineChoice, UnknownEngineChoice};
 pub use sizer::BatchSizer;
 
 use std::{fmt, str::FromStr};

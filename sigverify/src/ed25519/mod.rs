@@ -7,7 +7,7 @@
 mod batch;
 mod encoding;
 #[cfg(target_arch = "x86_64")]
-pub mod ifma;
+pub mod engine;
 mod prepared;
 mod single;
 
@@ -15,11 +15,11 @@ pub use batch::{verify_batch_cofactored, BatchStats};
 pub use encoding::is_canonical_point_encoding;
 pub use single::verify;
 
-/// Whether Rampart's vector engine ([`ifma`]) runs on this CPU.
+/// Whether Rampart's vector engine ([`engine`]) runs on this CPU.
 pub fn engine_available() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        ifma::Engine::detect().is_some()
+        engine::Engine::detect().is_some()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -28,15 +28,15 @@ pub fn engine_available() -> bool {
 }
 
 /// Verifies every input under the strict rule, writing `out[i]` for
-/// `inputs[i]` (same length). Uses Rampart's vector engine ([`ifma`]) when the
+/// `inputs[i]` (same length). Uses Rampart's vector engine ([`engine`]) when the
 /// CPU has it and the slice is long enough to fill its lanes, the scalar path
 /// otherwise; the verdicts, reasons included, are the same either way.
 pub fn verify_strict_many(inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
     assert_eq!(inputs.len(), out.len(), "one verdict slot per input");
     #[cfg(target_arch = "x86_64")]
-    if inputs.len() >= ifma::MIN_INPUTS {
-        if let Some(engine) = ifma::Engine::detect() {
-            ifma::batch::verify_strict(engine, inputs, out);
+    if inputs.len() >= engine::MIN_INPUTS {
+        if let Some(engine) = engine::Engine::detect() {
+            engine.verify_strict(inputs, out);
             return;
         }
     }
@@ -60,9 +60,9 @@ pub fn verify_cofactored_many(
     assert!(rule.is_cofactored(), "{rule} is not a cofactored rule");
     assert_eq!(inputs.len(), out.len(), "one verdict slot per input");
     #[cfg(target_arch = "x86_64")]
-    if inputs.len() >= ifma::MIN_INPUTS {
-        if let Some(engine) = ifma::Engine::detect() {
-            ifma::batch::verify_cofactored(engine, rule, inputs, out);
+    if inputs.len() >= engine::MIN_INPUTS {
+        if let Some(engine) = engine::Engine::detect() {
+            engine.verify_cofactored(rule, inputs, out);
             return;
         }
     }

@@ -1,16 +1,18 @@
 //! SHA-512 of four messages at once, one per 64-bit lane (FIPS 180-4), for the
-//! challenge k = H(R ‖ A ‖ M). Rotations are AVX-512VL `vprorq`, the boolean
-//! functions single `vpternlogq`s. Lanes whose message has fewer blocks keep
-//! their state while the longer ones finish.
-
-use core::arch::x86_64::*;
+//! challenge k = H(R ‖ A ‖ M). Lanes whose message has fewer blocks keep their
+//! state while the longer ones finish.
+//!
+//! The compression is [`define_sha512!`], instantiated by each backend with its
+//! own primitives: `rotr`, `shr`, `xor3`, `choose` (Ch), `majority` (Maj) and
+//! `keep_where` (per-lane select). On IFMA machines those are single AVX-512VL
+//! instructions (`vprorq`, `vpternlogq`); on AVX2 two or three each.
 
 /// Bytes per block.
 const BLOCK: usize = 128;
 
 /// The round constants: the first 64 bits of the fractional parts of the cube
 /// roots of the first 80 primes.
-const K: [u64; 80] = [
+pub(super) const K: [u64; 80] = [
     0x428a2f98d728ae22,
     0x7137449123ef65cd,
     0xb5c0fbcfec4d3b2f,
@@ -95,7 +97,7 @@ const K: [u64; 80] = [
 
 /// The initial hash value: fractional parts of the square roots of the first
 /// eight primes.
-const IV: [u64; 8] = [
+pub(super) const IV: [u64; 8] = [
     0x6a09e667f3bcc908,
     0xbb67ae8584caa73b,
     0x3c6ef372fe94f82b,
@@ -132,12 +134,12 @@ impl Padded {
             .extend_from_slice(&((len as u128) * 8).to_be_bytes());
     }
 
-    fn blocks(&self) -> usize {
+    pub(super) fn blocks(&self) -> usize {
         self.bytes.len() / BLOCK
     }
 
     /// Big-endian word `w` of block `b` (the last block again past the end).
-    fn word(&self, b: usize, w: usize) -> u64 {
+    pub(super) fn word(&self, b: usize, w: usize) -> u64 {
         let b = b.min(self.blocks() - 1);
         let at = b * BLOCK + w * 8;
         let mut word = [0u8; 8];
@@ -146,108 +148,108 @@ impl Padded {
     }
 }
 
-#[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-fn add(a: __m256i, b: __m256i) -> __m256i {
-    _mm256_add_epi64(a, b)
-}
+/// Defines `digest4` over the backend primitives in scope, compiled for
+/// `$features`.
+macro_rules! define_sha512 {
+    ($features:literal) => {
+        use $crate::ed25519::engine::sha512::{Padded, IV, K};
 
-/// x ROTR a ⊕ x ROTR b ⊕ x ROTR c.
-#[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-fn big_sigma<const A: i32, const B: i32, const C: i32>(x: __m256i) -> __m256i {
-    _mm256_ternarylogic_epi64::<0x96>(
-        _mm256_ror_epi64::<A>(x),
-        _mm256_ror_epi64::<B>(x),
-        _mm256_ror_epi64::<C>(x),
-    )
-}
+        #[target_feature(enable = $features)]
+        fn add(a: __m256i, b: __m256i) -> __m256i {
+            _mm256_add_epi64(a, b)
+        }
 
-/// x ROTR a ⊕ x ROTR b ⊕ x SHR c.
-#[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-fn small_sigma<const A: i32, const B: i32, const C: i32>(x: __m256i) -> __m256i {
-    _mm256_ternarylogic_epi64::<0x96>(
-        _mm256_ror_epi64::<A>(x),
-        _mm256_ror_epi64::<B>(x),
-        _mm256_srli_epi64::<C>(x),
-    )
-}
+        /// x ROTR a ⊕ x ROTR b ⊕ x ROTR c.
+        #[target_feature(enable = $features)]
+        fn big_sigma(x: __m256i, a: u32, b: u32, c: u32) -> __m256i {
+            xor3(rotr(x, a), rotr(x, b), rotr(x, c))
+        }
 
-/// The digests of four padded messages.
-#[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-pub(super) fn digest4(lanes: [&Padded; 4]) -> [[u8; 64]; 4] {
-    let mut state = IV.map(|h| _mm256_set1_epi64x(h as i64));
-    let blocks = lanes.map(Padded::blocks);
-    let most = blocks.iter().copied().max().unwrap_or(0);
-    let mut w = [_mm256_setzero_si256(); 80];
-    for b in 0..most {
-        for (t, slot) in w.iter_mut().take(16).enumerate() {
-            *slot = _mm256_set_epi64x(
-                lanes[3].word(b, t) as i64,
-                lanes[2].word(b, t) as i64,
-                lanes[1].word(b, t) as i64,
-                lanes[0].word(b, t) as i64,
-            );
+        /// x ROTR a ⊕ x ROTR b ⊕ x SHR c.
+        #[target_feature(enable = $features)]
+        fn small_sigma(x: __m256i, a: u32, b: u32, c: u32) -> __m256i {
+            xor3(rotr(x, a), rotr(x, b), shr(x, c))
         }
-        for t in 16..80 {
-            let s1 = small_sigma::<19, 61, 6>(w[t - 2]);
-            let s0 = small_sigma::<1, 8, 7>(w[t - 15]);
-            w[t] = add(add(s1, w[t - 7]), add(s0, w[t - 16]));
+
+        /// The digests of four padded messages.
+        #[target_feature(enable = $features)]
+        pub(super) fn digest4(lanes: [&Padded; 4]) -> [[u8; 64]; 4] {
+            let mut state = [_mm256_setzero_si256(); 8];
+            for (s, h) in state.iter_mut().zip(IV) {
+                *s = _mm256_set1_epi64x(h as i64);
+            }
+            let blocks = lanes.map(Padded::blocks);
+            let most = blocks.iter().copied().max().unwrap_or(0);
+            let mut w = [_mm256_setzero_si256(); 80];
+            for b in 0..most {
+                for (t, slot) in w.iter_mut().take(16).enumerate() {
+                    *slot = _mm256_set_epi64x(
+                        lanes[3].word(b, t) as i64,
+                        lanes[2].word(b, t) as i64,
+                        lanes[1].word(b, t) as i64,
+                        lanes[0].word(b, t) as i64,
+                    );
+                }
+                for t in 16..80 {
+                    let s1 = small_sigma(w[t - 2], 19, 61, 6);
+                    let s0 = small_sigma(w[t - 15], 1, 8, 7);
+                    w[t] = add(add(s1, w[t - 7]), add(s0, w[t - 16]));
+                }
+                let [mut a, mut b_, mut c, mut d, mut e, mut f, mut g, mut h] = state;
+                for t in 0..80 {
+                    let t1 = add(
+                        add(h, big_sigma(e, 14, 18, 41)),
+                        add(choose(e, f, g), add(_mm256_set1_epi64x(K[t] as i64), w[t])),
+                    );
+                    let t2 = add(big_sigma(a, 28, 34, 39), majority(a, b_, c));
+                    h = g;
+                    g = f;
+                    f = e;
+                    e = add(d, t1);
+                    d = c;
+                    c = b_;
+                    b_ = a;
+                    a = add(t1, t2);
+                }
+                // Lanes whose message ended before this block keep their state.
+                let live = blocks.map(|n| b < n);
+                for (s, v) in state.iter_mut().zip([a, b_, c, d, e, f, g, h]) {
+                    *s = keep_where(live, *s, add(*s, v));
+                }
+            }
+            let mut out = [[0u8; 64]; 4];
+            for (i, s) in state.iter().enumerate() {
+                let words = [
+                    _mm256_extract_epi64::<0>(*s),
+                    _mm256_extract_epi64::<1>(*s),
+                    _mm256_extract_epi64::<2>(*s),
+                    _mm256_extract_epi64::<3>(*s),
+                ];
+                for (lane, word) in out.iter_mut().zip(words) {
+                    lane[i * 8..i * 8 + 8].copy_from_slice(&(word as u64).to_be_bytes());
+                }
+            }
+            out
         }
-        let [mut a, mut b_, mut c, mut d, mut e, mut f, mut g, mut h] = state;
-        for t in 0..80 {
-            let ch = _mm256_ternarylogic_epi64::<0xca>(e, f, g);
-            let t1 = add(
-                add(h, big_sigma::<14, 18, 41>(e)),
-                add(ch, add(_mm256_set1_epi64x(K[t] as i64), w[t])),
-            );
-            let maj = _mm256_ternarylogic_epi64::<0xe8>(a, b_, c);
-            let t2 = add(big_sigma::<28, 34, 39>(a), maj);
-            h = g;
-            g = f;
-            f = e;
-            e = add(d, t1);
-            d = c;
-            c = b_;
-            b_ = a;
-            a = add(t1, t2);
-        }
-        // Lanes whose message ended before this block keep their state.
-        let live = [0, 1, 2, 3]
-            .iter()
-            .fold(0u8, |m, &j| m | (u8::from(b < blocks[j]) << j));
-        for (s, v) in state.iter_mut().zip([a, b_, c, d, e, f, g, h]) {
-            *s = _mm256_mask_blend_epi64(live, *s, add(*s, v));
-        }
-    }
-    let mut out = [[0u8; 64]; 4];
-    for (i, s) in state.iter().enumerate() {
-        let words = [
-            _mm256_extract_epi64::<0>(*s),
-            _mm256_extract_epi64::<1>(*s),
-            _mm256_extract_epi64::<2>(*s),
-            _mm256_extract_epi64::<3>(*s),
-        ];
-        for (lane, word) in out.iter_mut().zip(words) {
-            lane[i * 8..i * 8 + 8].copy_from_slice(&(word as u64).to_be_bytes());
-        }
-    }
-    out
+    };
 }
+pub(super) use define_sha512;
 
 #[cfg(test)]
 mod tests {
     use sha2::{Digest, Sha512};
 
     use super::{Padded, BLOCK};
-    use crate::ed25519::ifma::Engine;
+    use crate::ed25519::engine::Engine;
 
     /// Lengths around every padding boundary and random ones up to 4096 bytes,
     /// four different lengths per call, each split into three parts.
     #[test]
     fn four_lanes_equal_the_sha2_crate() {
-        let Some(engine) = Engine::detect() else {
-            eprintln!("skipping: no AVX-512 IFMA on this CPU");
-            return;
-        };
+        let engines = Engine::all_available();
+        if engines.is_empty() {
+            eprintln!("skipping: this CPU has neither AVX-512 IFMA nor AVX2");
+        }
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = move || {
             seed ^= seed << 13;
@@ -270,9 +272,16 @@ mod tests {
                 let (mid, tail) = rest.split_at(rest.len().min(32));
                 p.fill(&[head, mid, tail]);
             }
-            let digests = engine.digest4([&padded[0], &padded[1], &padded[2], &padded[3]]);
-            for (digest, m) in digests.iter().zip(&messages) {
-                assert_eq!(digest[..], Sha512::digest(m)[..], "length {}", m.len());
+            for engine in &engines {
+                let digests = engine.digest4([&padded[0], &padded[1], &padded[2], &padded[3]]);
+                for (digest, m) in digests.iter().zip(&messages) {
+                    assert_eq!(
+                        digest[..],
+                        Sha512::digest(m)[..],
+                        "{engine:?}, length {}",
+                        m.len()
+                    );
+                }
             }
         }
     }

@@ -10,15 +10,28 @@
 //! their limbs are below 2^51 + 2^8.
 //!
 //! Every function carries `#[target_feature]`; they can only be reached from
-//! the entry points in `super`, after the CPU was checked.
+//! the entry points in `super`, after the CPU was checked. The interface
+//! (`splat`, `from_lanes`, `to_lanes`, `add`, `sub`, `blend`, `mul`, `square`)
+//! is what `field_common` and the point code expect of a field backend;
+//! `field_avx2` has the same.
 
 use core::arch::x86_64::*;
 
-use super::limbs::{self, MASK51};
+use super::limbs::MASK51;
 
 /// Four field elements, lane j of vector i holding limb i of element j.
 #[derive(Clone, Copy)]
 pub(super) struct Fe4(pub(super) [__m256i; 5]);
+
+super::field_common::define_field_common!("avx512ifma,avx512vl,avx512dq,avx2");
+
+/// An AVX-512 lane mask: bit j set where `lanes[j]`.
+pub(super) fn lane_mask(lanes: [bool; 4]) -> __mmask8 {
+    lanes
+        .iter()
+        .enumerate()
+        .fold(0, |m, (j, &on)| m | (u8::from(on) << j))
+}
 
 /// 4p in radix 2^51, added before a subtraction so that no limb goes negative.
 const FOUR_P: [u64; 5] = [
@@ -33,7 +46,11 @@ impl Fe4 {
     /// The same element in every lane.
     #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
     pub(super) fn splat(l: [u64; 5]) -> Fe4 {
-        Fe4(l.map(|limb| _mm256_set1_epi64x(limb as i64)))
+        let mut v = [_mm256_setzero_si256(); 5];
+        for (vector, limb) in v.iter_mut().zip(l) {
+            *vector = _mm256_set1_epi64x(limb as i64);
+        }
+        Fe4(v)
     }
 
     /// Element j from `lanes[j]`.
@@ -64,25 +81,6 @@ impl Fe4 {
         out
     }
 
-    /// Each lane reduced to its unique representative in [0, p).
-    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn canonical_lanes(self) -> [[u64; 5]; 4] {
-        self.to_lanes().map(limbs::canonical)
-    }
-
-    /// Lanes where `self` and `other` are the same element mod p.
-    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn eq_lanes(self, other: Fe4) -> [bool; 4] {
-        let (a, b) = (self.canonical_lanes(), other.canonical_lanes());
-        [a[0] == b[0], a[1] == b[1], a[2] == b[2], a[3] == b[3]]
-    }
-
-    /// Lanes whose canonical value is odd ("negative" in the ed25519 sense).
-    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn is_negative_lanes(self) -> [bool; 4] {
-        self.canonical_lanes().map(|l| l[0] & 1 == 1)
-    }
-
     /// One carry pass over all limbs at once: limb i keeps its low 51 bits and
     /// gains limb i−1's carry; the top carry wraps to limb 0 times 19. Inputs
     /// below 2^59 per limb give limbs below 2^51 + 2^13.
@@ -90,7 +88,10 @@ impl Fe4 {
     fn weak_reduce(self) -> Fe4 {
         let mask = _mm256_set1_epi64x(MASK51 as i64);
         let v = self.0;
-        let c = v.map(|limb| _mm256_srli_epi64::<51>(limb));
+        let mut c = v;
+        for (carry, limb) in c.iter_mut().zip(v) {
+            *carry = _mm256_srli_epi64::<51>(limb);
+        }
         let top = _mm256_mullo_epi64(c[4], _mm256_set1_epi64x(19));
         Fe4([
             _mm256_add_epi64(_mm256_and_si256(v[0], mask), top),
@@ -122,26 +123,15 @@ impl Fe4 {
         Fe4(v).weak_reduce()
     }
 
-    /// −self, weakly reduced.
+    /// Per lane: `other` where `mask[j]`, `self` elsewhere.
     #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn neg(self) -> Fe4 {
-        Fe4::splat([0; 5]).sub(self)
-    }
-
-    /// Per lane: `other` where `mask` bit j is set, `self` elsewhere.
-    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn blend(self, other: Fe4, mask: __mmask8) -> Fe4 {
+    pub(super) fn blend(self, other: Fe4, mask: [bool; 4]) -> Fe4 {
+        let mask = lane_mask(mask);
         let mut v = self.0;
         for (a, b) in v.iter_mut().zip(other.0) {
             *a = _mm256_mask_blend_epi64(mask, *a, b);
         }
         Fe4(v)
-    }
-
-    /// −self in the lanes of `mask`, self elsewhere.
-    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn negate_where(self, mask: __mmask8) -> Fe4 {
-        self.blend(self.neg(), mask)
     }
 
     /// Folds the ten product columns (`z[k]` at weight 2^(51k)) back to five
@@ -217,47 +207,5 @@ impl Fe4 {
             z[k] = _mm256_add_epi64(lo[k], _mm256_slli_epi64::<1>(twice));
         }
         Fe4::reduce_columns(z)
-    }
-
-    /// self^(2^n).
-    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn square_n(self, n: u32) -> Fe4 {
-        let mut x = self;
-        for _ in 0..n {
-            x = x.square();
-        }
-        x
-    }
-
-    /// (self^(2^250 − 1), self^11): the common head of inversion and the
-    /// square-root exponent.
-    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    fn pow_2_250_minus_1(self) -> (Fe4, Fe4) {
-        let z2 = self.square();
-        let z9 = z2.square_n(2).mul(self);
-        let z11 = z9.mul(z2);
-        let z_5 = z11.square().mul(z9); // 2^5 − 1
-        let z_10 = z_5.square_n(5).mul(z_5);
-        let z_20 = z_10.square_n(10).mul(z_10);
-        let z_40 = z_20.square_n(20).mul(z_20);
-        let z_50 = z_40.square_n(10).mul(z_10);
-        let z_100 = z_50.square_n(50).mul(z_50);
-        let z_200 = z_100.square_n(100).mul(z_100);
-        let z_250 = z_200.square_n(50).mul(z_50);
-        (z_250, z11)
-    }
-
-    /// self^(p − 2): the inverse (0 maps to 0).
-    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn invert(self) -> Fe4 {
-        let (z_250, z11) = self.pow_2_250_minus_1();
-        z_250.square_n(5).mul(z11)
-    }
-
-    /// self^((p − 5)/8) = self^(2^252 − 3), the exponent of the square root.
-    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn pow_p58(self) -> Fe4 {
-        let (z_250, _) = self.pow_2_250_minus_1();
-        z_250.square_n(2).mul(self)
     }
 }

@@ -1,0 +1,252 @@
+//! The four-lane kernels: the strict core, the cofactored core (ZIP-215 and
+//! its amended form), and the point check that names why an R was refused.
+//!
+//! The types shared by every backend live here; the kernels themselves are
+//! [`define_kernels!`], instantiated by each field backend after its points.
+
+/// What the kernel needs of one signature: both encodings as sent and the two
+/// scalars as signed radix-16 digits.
+#[derive(Clone, Copy)]
+pub(super) struct LaneInput {
+    /// The public key encoding A.
+    pub pubkey: [u8; 32],
+    /// k = H(R ‖ A ‖ M) mod L.
+    pub k_digits: [i8; 64],
+    /// S (already known to be below L, or zero when it is not).
+    pub s_digits: [i8; 64],
+}
+
+/// What the kernel found for one signature.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct LaneOutcome {
+    /// A decodes to a curve point.
+    pub pubkey_valid: bool,
+    /// A is of small order (meaningful only when valid).
+    pub pubkey_small_order: bool,
+    /// The canonical encoding of [k](−A) + [S]B.
+    pub recomputed: [u8; 32],
+    /// That point is of small order.
+    pub recomputed_small_order: bool,
+}
+
+/// The outcome of decoding one point encoding with the strict checks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(super) struct PointCheck {
+    /// It decodes to a curve point.
+    pub valid: bool,
+    /// That point is of small order.
+    pub small_order: bool,
+}
+
+/// Entries per lookup table: multiples 0..=8 of a point.
+pub(super) const TABLE_LEN: usize = 9;
+
+/// One lane's cached multiples 0..=8 of −A, as raw limbs per coordinate.
+pub(super) type LaneTable = [[[u64; 5]; 4]; TABLE_LEN];
+
+/// The affine multiples 0..=8 of the base point B as (y + x, y − x, 2d·x·y).
+pub(super) type BaseTable = [[[u64; 5]; 3]; TABLE_LEN];
+
+/// The standard base point's encoding (y = 4/5, x positive).
+pub(super) const BASE_POINT: [u8; 32] = {
+    let mut b = [0x66u8; 32];
+    b[0] = 0x58;
+    b
+};
+
+/// What the cofactored core found for one signature.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct CofactoredOutcome {
+    /// The checks on A.
+    pub pubkey: PointCheck,
+    /// The checks on R.
+    pub r: PointCheck,
+    /// [8]([S]B − R − [k]A) is the neutral element.
+    pub equation_holds: bool,
+}
+
+/// Defines `verify4`, `verify_cofactored4` and `check_points4` (and their
+/// tables) over the `Fe4` and points in scope, compiled for `$features`.
+macro_rules! define_kernels {
+    ($features:literal) => {
+        use $crate::ed25519::engine::kernel::{
+            BaseTable, CofactoredOutcome, LaneInput, LaneOutcome, LaneTable, PointCheck,
+            BASE_POINT, TABLE_LEN,
+        };
+
+        static BASE_TABLE: std::sync::OnceLock<BaseTable> = std::sync::OnceLock::new();
+
+        /// Computes the base table with this engine's own arithmetic (B decoded from its
+        /// encoding, multiples by additions, then made affine).
+        #[target_feature(enable = $features)]
+        fn build_base_table() -> BaseTable {
+            let (b, _) = Extended4::decompress(&[BASE_POINT; 4]);
+            let b_cached = b.to_cached();
+            let mut table = [[[0u64; 5]; 3]; TABLE_LEN];
+            let d2 = Fe4::splat(d2_limbs());
+            let mut multiple = Extended4::identity();
+            for entry in table.iter_mut() {
+                let z_inv = multiple.z.invert();
+                let x = multiple.x.mul(z_inv);
+                let y = multiple.y.mul(z_inv);
+                *entry = [
+                    y.add(x).canonical_lanes()[0],
+                    y.sub(x).canonical_lanes()[0],
+                    x.mul(y).mul(d2).canonical_lanes()[0],
+                ];
+                multiple = multiple.add_cached(&b_cached);
+            }
+            table
+        }
+
+        #[target_feature(enable = $features)]
+        fn base_table() -> &'static BaseTable {
+            match BASE_TABLE.get() {
+                Some(table) => table,
+                None => {
+                    let table = build_base_table();
+                    BASE_TABLE.get_or_init(|| table)
+                }
+            }
+        }
+
+        /// Builds lane `j`'s cached multiples 0..=8 of `p` (all four lanes at once).
+        #[target_feature(enable = $features)]
+        fn multiples_table(p: Extended4) -> [LaneTable; 4] {
+            let p2 = p.double();
+            let p3 = p2.add_cached(&p.to_cached());
+            let p4 = p2.double();
+            let p5 = p4.add_cached(&p.to_cached());
+            let p6 = p3.double();
+            let p7 = p6.add_cached(&p.to_cached());
+            let p8 = p4.double();
+            let points = [p, p2, p3, p4, p5, p6, p7, p8];
+            let mut tables = [[[[0u64; 5]; 4]; TABLE_LEN]; 4];
+            let mut entries = [Cached4::identity(); TABLE_LEN];
+            for (entry, point) in entries[1..].iter_mut().zip(points) {
+                *entry = point.to_cached();
+            }
+            for (entry, c) in entries.iter().enumerate() {
+                let coords = [
+                    c.y_plus_x.to_lanes(),
+                    c.y_minus_x.to_lanes(),
+                    c.z.to_lanes(),
+                    c.t2d.to_lanes(),
+                ];
+                for (j, table) in tables.iter_mut().enumerate() {
+                    for (slot, coord) in table[entry].iter_mut().zip(&coords) {
+                        *slot = coord[j];
+                    }
+                }
+            }
+            tables
+        }
+
+        /// Lane j's entry |digits[j]| of its own table, negated where the digit is < 0.
+        #[target_feature(enable = $features)]
+        fn select_cached(tables: &[LaneTable; 4], digits: [i8; 4]) -> Cached4 {
+            let e = digits.map(|d| usize::from(d.unsigned_abs()));
+            let (t0, t1, t2, t3) = (
+                &tables[0][e[0]],
+                &tables[1][e[1]],
+                &tables[2][e[2]],
+                &tables[3][e[3]],
+            );
+            // No closures here: they would not inherit the target features.
+            Cached4 {
+                y_plus_x: Fe4::from_lanes(&[t0[0], t1[0], t2[0], t3[0]]),
+                y_minus_x: Fe4::from_lanes(&[t0[1], t1[1], t2[1], t3[1]]),
+                z: Fe4::from_lanes(&[t0[2], t1[2], t2[2], t3[2]]),
+                t2d: Fe4::from_lanes(&[t0[3], t1[3], t2[3], t3[3]]),
+            }
+            .negate_where(digits.map(|d| d < 0))
+        }
+
+        /// Entry |digits[j]| of the base table in lane j, negated where the digit is < 0.
+        #[target_feature(enable = $features)]
+        fn select_base(table: &BaseTable, digits: [i8; 4]) -> Affine4 {
+            let e = digits.map(|d| usize::from(d.unsigned_abs()));
+            let (t0, t1, t2, t3) = (&table[e[0]], &table[e[1]], &table[e[2]], &table[e[3]]);
+            Affine4 {
+                y_plus_x: Fe4::from_lanes(&[t0[0], t1[0], t2[0], t3[0]]),
+                y_minus_x: Fe4::from_lanes(&[t0[1], t1[1], t2[1], t3[1]]),
+                xy2d: Fe4::from_lanes(&[t0[2], t1[2], t2[2], t3[2]]),
+            }
+            .negate_where(digits.map(|d| d < 0))
+        }
+
+        /// [k](−A) + [S]B for four signatures with signed 4-bit windows: 252 shared
+        /// doublings and, per window, one addition from each lane's own table of −A
+        /// multiples and one from the base-point table.
+        #[target_feature(enable = $features)]
+        fn recompute_r(a: Extended4, lanes: &[LaneInput; 4]) -> Extended4 {
+            let base = base_table();
+            let tables = multiples_table(a.neg());
+            let mut acc = Extended4::identity();
+            for window in (0..64).rev() {
+                if window != 63 {
+                    acc = acc.double_n(4);
+                }
+                acc = acc.add_cached(&select_cached(&tables, lanes.map(|l| l.k_digits[window])));
+                acc = acc.add_affine(&select_base(base, lanes.map(|l| l.s_digits[window])));
+            }
+            acc
+        }
+
+        /// Runs the strict core on four signatures: decode A and test its order,
+        /// recompute R, compress it and test its order.
+        #[target_feature(enable = $features)]
+        pub(super) fn verify4(lanes: &[LaneInput; 4]) -> [LaneOutcome; 4] {
+            let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
+            let a_small = a.is_small_order_lanes();
+            let acc = recompute_r(a, lanes);
+            let recomputed = acc.compress_lanes();
+            let recomputed_small = acc.is_small_order_lanes();
+            [0, 1, 2, 3].map(|j| LaneOutcome {
+                pubkey_valid: a_valid[j],
+                pubkey_small_order: a_small[j],
+                recomputed: recomputed[j],
+                recomputed_small_order: recomputed_small[j],
+            })
+        }
+
+        /// Runs the cofactored core on four signatures: decode A and R and test their
+        /// orders, recompute R' = [k](−A) + [S]B, and test whether R' − R is of small
+        /// order, which is exactly [8](R' − R) = 0.
+        #[target_feature(enable = $features)]
+        pub(super) fn verify_cofactored4(
+            lanes: &[LaneInput; 4],
+            r: &[[u8; 32]; 4],
+        ) -> [CofactoredOutcome; 4] {
+            let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
+            let a_small = a.is_small_order_lanes();
+            let (r_point, r_valid) = Extended4::decompress(r);
+            let r_small = r_point.is_small_order_lanes();
+            let difference = recompute_r(a, lanes).add_cached(&r_point.neg().to_cached());
+            let holds = difference.is_small_order_lanes();
+            [0, 1, 2, 3].map(|j| CofactoredOutcome {
+                pubkey: PointCheck {
+                    valid: a_valid[j],
+                    small_order: a_valid[j] && a_small[j],
+                },
+                r: PointCheck {
+                    valid: r_valid[j],
+                    small_order: r_valid[j] && r_small[j],
+                },
+                equation_holds: holds[j],
+            })
+        }
+
+        /// Decodes four point encodings and tests their order.
+        #[target_feature(enable = $features)]
+        pub(super) fn check_points4(encodings: &[[u8; 32]; 4]) -> [PointCheck; 4] {
+            let (point, valid) = Extended4::decompress(encodings);
+            let small = point.is_small_order_lanes();
+            [0, 1, 2, 3].map(|j| PointCheck {
+                valid: valid[j],
+                small_order: valid[j] && small[j],
+            })
+        }
+    };
+}
+pub(super) use define_kernels;
