@@ -25,6 +25,8 @@ pub mod driver;
 pub mod field;
 pub mod microcode;
 pub mod model;
+#[cfg(feature = "verilator")]
+pub mod perf;
 pub mod scalar;
 #[cfg(feature = "verilator")]
 pub mod sim;

@@ -61,6 +61,10 @@ pub struct BenchArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     json: bool,
+    /// With `--backend fpga-sim`: signatures to run through the simulated
+    /// card for the cycle report (its verdicts are checked against the CPU).
+    #[arg(long, default_value_t = 256)]
+    fpga_verifies: usize,
 }
 
 fn parse_keys(text: &str) -> Result<KeyMode, String> {
@@ -96,6 +100,23 @@ struct Report {
     p99_batch_us: u64,
     p999_batch_us: u64,
     verdict_mismatches: u64,
+    /// Cycle figures of the simulated card (`--backend fpga-sim` only).
+    fpga_sim: Option<FpgaSimReport>,
+}
+
+/// Simulated cycles per verification and what they project to.
+#[derive(Debug, Serialize)]
+struct FpgaSimReport {
+    verifications: u64,
+    latency_cycles: u64,
+    amortized_cycles: f64,
+    multiplier_busy: f64,
+    clock_mhz: f64,
+    projected_verifies_per_sec_per_engine: f64,
+    simulated_cycles: u64,
+    simulation_wall_s: f64,
+    simulated_cycles_per_sec: f64,
+    hardware_mismatches: u64,
 }
 
 /// Runs `rampart bench sigverify`.
@@ -133,6 +154,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     .context("bad transaction spec")?;
     let parsed = parse_all(&txs)?;
     let expected: Vec<bool> = txs.iter().map(|tx| tx.valid).collect();
+    let fpga_sim = if args.backend == BackendKind::FpgaSim {
+        Some(fpga_cycles(&parsed, args.fpga_verifies)?)
+    } else {
+        None
+    };
     let batches = Batches::new(&txs, args.batch);
 
     // Contenders take turns in short rounds, so that noise from the rest of the
@@ -208,11 +234,21 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         p99_batch_us: ours.latency.value_at_quantile(0.99),
         p999_batch_us: ours.latency.value_at_quantile(0.999),
         verdict_mismatches: ours.mismatches,
+        fpga_sim,
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         print_table(&report);
+    }
+    let hardware_mismatches = report
+        .fpga_sim
+        .as_ref()
+        .map_or(0, |f| f.hardware_mismatches);
+    if hardware_mismatches > 0 {
+        bail!(
+            "{hardware_mismatches} simulated-hardware verdicts differed from the CPU strict rule"
+        );
     }
     if report.verdict_mismatches > 0 {
         bail!(
@@ -441,4 +477,76 @@ fn print_table(r: &Report) {
         r.p50_batch_us, r.p99_batch_us, r.p999_batch_us
     );
     println!("  verdict mismatches {}", r.verdict_mismatches);
+    if let Some(f) = &r.fpga_sim {
+        println!(
+            "  simulated card ({} verifications, strict rule in hardware)",
+            f.verifications
+        );
+        println!(
+            "    latency, one alone        {:>8} cycles",
+            f.latency_cycles
+        );
+        println!(
+            "    amortized, engine full    {:>8.0} cycles/verify  (multiplier busy {:.0}%)",
+            f.amortized_cycles,
+            f.multiplier_busy * 100.0
+        );
+        println!(
+            "    projected at {:.0} MHz      {:>8.0} verifies/s per engine",
+            f.clock_mhz, f.projected_verifies_per_sec_per_engine
+        );
+        println!(
+            "    simulation                {:.2} s wall for {} cycles ({:.0} cycles/s)",
+            f.simulation_wall_s, f.simulated_cycles, f.simulated_cycles_per_sec
+        );
+        println!(
+            "    hardware verdict mismatches vs CPU {}",
+            f.hardware_mismatches
+        );
+    }
+}
+
+/// Runs up to `count` of the transactions' signatures through the simulated
+/// card and reports its cycle figures.
+#[cfg(feature = "fpga-sim")]
+fn fpga_cycles(parsed: &[Transaction<'_>], count: usize) -> anyhow::Result<FpgaSimReport> {
+    use rampart_fpga::perf::{self, CLOCK_HZ};
+    use rampart_sigverify::SignatureInput;
+    let inputs: Vec<SignatureInput<'_>> = parsed
+        .iter()
+        .flat_map(|tx| {
+            tx.signatures()
+                .iter()
+                .zip(tx.signer_keys())
+                .map(move |(signature, pubkey)| SignatureInput {
+                    pubkey,
+                    signature,
+                    message: tx.message(),
+                })
+        })
+        .take(count.max(1))
+        .collect();
+    progress(&format!(
+        "simulating {} verifications on the fpga-sim card",
+        inputs.len()
+    ));
+    let m = perf::measure(&inputs).context("fpga-sim cycle measurement")?;
+    Ok(FpgaSimReport {
+        verifications: m.verifications,
+        latency_cycles: m.latency_cycles,
+        amortized_cycles: m.amortized_cycles,
+        multiplier_busy: m.multiplier_busy,
+        clock_mhz: CLOCK_HZ / 1e6,
+        projected_verifies_per_sec_per_engine: m.verifies_per_sec(CLOCK_HZ),
+        simulated_cycles: m.simulated_cycles,
+        simulation_wall_s: m.wall.as_secs_f64(),
+        simulated_cycles_per_sec: m.simulated_hz(),
+        hardware_mismatches: m.mismatches,
+    })
+}
+
+/// Without the `fpga-sim` feature there is no simulated card to measure.
+#[cfg(not(feature = "fpga-sim"))]
+fn fpga_cycles(_parsed: &[Transaction<'_>], _count: usize) -> anyhow::Result<FpgaSimReport> {
+    bail!("backend fpga-sim is not part of this build (feature `fpga-sim`)")
 }

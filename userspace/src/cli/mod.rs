@@ -87,9 +87,22 @@ fn make_backend(
             adaptive,
             ..CpuConfig::default()
         }))),
-        BackendKind::FpgaSim => anyhow::bail!(
-            "backend fpga-sim is not part of this build yet: the Verilog core and its \
-             Verilator harness are not written; use --backend cpu"
-        ),
+        BackendKind::FpgaSim => Ok(fpga_sim_backend()?),
     }
+}
+
+/// The simulated FPGA verifier (strict rule on the simulated card; other
+/// rules on the CPU, see `rampart_fpga::backend`).
+#[cfg(feature = "fpga-sim")]
+pub(crate) fn fpga_sim_backend() -> anyhow::Result<Box<dyn rampart_sigverify::backend::Backend>> {
+    Ok(Box::new(rampart_fpga::backend::FpgaSimBackend::new()))
+}
+
+/// Without the `fpga-sim` feature the simulated card is not built.
+#[cfg(not(feature = "fpga-sim"))]
+pub(crate) fn fpga_sim_backend() -> anyhow::Result<Box<dyn rampart_sigverify::backend::Backend>> {
+    anyhow::bail!(
+        "backend fpga-sim is not part of this build: rebuild rampart with the `fpga-sim` \
+         feature (needs Verilator, see deploy/setup.sh); use --backend cpu"
+    )
 }

@@ -318,9 +318,9 @@ fn make_backend(kind: BackendKind, max_batch: usize) -> Result<Box<dyn Backend>,
             adaptive: true,
             ..CpuConfig::default()
         }))),
-        BackendKind::FpgaSim => Err(ApplianceError::Backend(
-            "backend fpga-sim is not part of this build yet; use cpu".into(),
-        )),
+        BackendKind::FpgaSim => {
+            crate::cli::fpga_sim_backend().map_err(|e| ApplianceError::Backend(e.to_string()))
+        }
     }
 }
 
