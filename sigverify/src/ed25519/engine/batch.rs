@@ -5,7 +5,7 @@ use solana_ed25519::scalar::Scalar;
 
 use super::{
     kernel::{CofactoredOutcome, LaneInput, LaneOutcome},
-    limbs::signed_radix16,
+    limbs::{signed_radix16, signed_radix256},
     sha512::Padded,
     Engine,
 };
@@ -53,7 +53,7 @@ impl LanePreparer {
             lanes: [LaneInput {
                 pubkey: [0; 32],
                 k_digits: [0; 64],
-                s_digits: [0; 64],
+                s_digits: [0; 32],
             }; LANES],
             s_ok: [true; LANES],
         };
@@ -64,7 +64,7 @@ impl LanePreparer {
             lane.k_digits = signed_radix16(&k.to_bytes());
             // A lane with S ≥ L runs with S = 0; its outcome is not used.
             match canonical_s(input) {
-                Ok(s) => lane.s_digits = signed_radix16(&s.to_bytes()),
+                Ok(s) => lane.s_digits = signed_radix256(&s.to_bytes()),
                 Err(_) => prepared.s_ok[j] = false,
             }
         }

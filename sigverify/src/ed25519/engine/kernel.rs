@@ -12,8 +12,9 @@ pub(super) struct LaneInput {
     pub pubkey: [u8; 32],
     /// k = H(R ‖ A ‖ M) mod L.
     pub k_digits: [i8; 64],
-    /// S (already known to be below L, or zero when it is not).
-    pub s_digits: [i8; 64],
+    /// S as signed radix-256 digits (already known to be below L, or zero
+    /// when it is not).
+    pub s_digits: [i8; 32],
 }
 
 /// What the kernel found for one signature.
@@ -44,8 +45,12 @@ pub(super) const TABLE_LEN: usize = 9;
 /// One lane's cached multiples 0..=8 of −A, as raw limbs per coordinate.
 pub(super) type LaneTable = [[[u64; 5]; 4]; TABLE_LEN];
 
-/// The affine multiples 0..=8 of the base point B as (y + x, y − x, 2d·x·y).
-pub(super) type BaseTable = [[[u64; 5]; 3]; TABLE_LEN];
+/// Entries of the base-point table: multiples 0..=128 of B, for S in signed
+/// radix 256 (one addition per 8 bits of S instead of per 4).
+pub(super) const BASE_TABLE_LEN: usize = 129;
+
+/// The affine multiples 0..=128 of the base point B as (y + x, y − x, 2d·x·y).
+pub(super) type BaseTable = [[[u64; 5]; 3]; BASE_TABLE_LEN];
 
 /// The standard base point's encoding (y = 4/5, x positive).
 pub(super) const BASE_POINT: [u8; 32] = {
@@ -71,7 +76,7 @@ macro_rules! define_kernels {
     ($features:literal) => {
         use $crate::ed25519::engine::kernel::{
             BaseTable, CofactoredOutcome, LaneInput, LaneOutcome, LaneTable, PointCheck,
-            BASE_POINT, TABLE_LEN,
+            BASE_POINT, BASE_TABLE_LEN, TABLE_LEN,
         };
 
         static BASE_TABLE: std::sync::OnceLock<BaseTable> = std::sync::OnceLock::new();
@@ -82,7 +87,7 @@ macro_rules! define_kernels {
         fn build_base_table() -> BaseTable {
             let (b, _) = Extended4::decompress(&[BASE_POINT; 4]);
             let b_cached = b.to_cached();
-            let mut table = [[[0u64; 5]; 3]; TABLE_LEN];
+            let mut table = [[[0u64; 5]; 3]; BASE_TABLE_LEN];
             let d2 = Fe4::splat(d2_limbs());
             let mut multiple = Extended4::identity();
             for entry in table.iter_mut() {
@@ -188,7 +193,10 @@ macro_rules! define_kernels {
                     acc = acc.double_n(4);
                 }
                 acc = acc.add_cached(&select_cached(&tables, lanes.map(|l| l.k_digits[window])));
-                acc = acc.add_affine(&select_base(base, lanes.map(|l| l.s_digits[window])));
+                // S's radix-256 digit i weighs 256^i = 16^(2i): every other window.
+                if window % 2 == 0 {
+                    acc = acc.add_affine(&select_base(base, lanes.map(|l| l.s_digits[window / 2])));
+                }
             }
             acc
         }

@@ -103,6 +103,21 @@ pub(super) fn signed_radix16(bytes: &[u8; 32]) -> [i8; 64] {
     digits
 }
 
+/// A scalar below 2^253 (little-endian bytes) as 32 signed digits in
+/// [−128, 128), the top one at most 32, least significant first: Σ dᵢ·256ⁱ
+/// equals it.
+pub(super) fn signed_radix256(bytes: &[u8; 32]) -> [i8; 32] {
+    debug_assert!(bytes[31] < 0x20);
+    let mut digits = [0i8; 32];
+    let mut carry = 0i16;
+    for (digit, &byte) in digits.iter_mut().zip(bytes) {
+        let value = i16::from(byte) + carry;
+        carry = i16::from(value >= 128);
+        *digit = (value - (carry << 8)) as i8;
+    }
+    digits
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +148,30 @@ mod tests {
         }
         bytes[31] &= 0x7f;
         assert_eq!(to_bytes(&from_bytes(&bytes)), bytes);
+    }
+
+    #[test]
+    fn radix256_digits_sum_back() {
+        for seed in 0u8..=255 {
+            let mut bytes = [0u8; 32];
+            for (i, b) in bytes.iter_mut().enumerate() {
+                *b = (i as u8).wrapping_mul(seed).wrapping_add(seed ^ 0x5a);
+            }
+            bytes[31] &= 0x1f;
+            let digits = signed_radix256(&bytes);
+            // Σ dᵢ·256ⁱ back to bytes with borrows.
+            let mut acc = 0i32;
+            let mut back = [0u8; 32];
+            for (i, d) in digits.iter().enumerate() {
+                assert!((-128..128).contains(&i32::from(*d)));
+                acc += i32::from(*d);
+                back[i] = acc.rem_euclid(256) as u8;
+                acc = acc.div_euclid(256);
+            }
+            assert_eq!(acc, 0);
+            assert_eq!(back, bytes);
+            assert!(digits[31] <= 32);
+        }
     }
 
     #[test]
