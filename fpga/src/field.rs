@@ -64,7 +64,7 @@ impl Fe {
     }
 
     /// (self + rhs) mod p.
-    pub fn add(self, rhs: Fe) -> Fe {
+    pub fn plus(self, rhs: Fe) -> Fe {
         let (sum, _) = add_raw(&self, &rhs);
         let (diff, borrow) = sub_raw(&sum, &P);
         if borrow {
@@ -75,7 +75,7 @@ impl Fe {
     }
 
     /// (self − rhs) mod p.
-    pub fn sub(self, rhs: Fe) -> Fe {
+    pub fn minus(self, rhs: Fe) -> Fe {
         let (diff, borrow) = sub_raw(&self, &rhs);
         if borrow {
             add_raw(&diff, &P).0
@@ -85,7 +85,7 @@ impl Fe {
     }
 
     /// (self · rhs) mod p.
-    pub fn mul(self, rhs: Fe) -> Fe {
+    pub fn times(self, rhs: Fe) -> Fe {
         let mut wide = [0u128; 8];
         for i in 0..4 {
             let mut carry = 0u128;
@@ -132,9 +132,9 @@ impl Fe {
         e.0[0] -= 2;
         let mut acc = Fe::ONE;
         for i in (0..255).rev() {
-            acc = acc.mul(acc);
+            acc = acc.times(acc);
             if (e.0[i / 64] >> (i % 64)) & 1 == 1 {
-                acc = acc.mul(self);
+                acc = acc.times(self);
             }
         }
         acc
@@ -142,7 +142,7 @@ impl Fe {
 
     /// self^(2^n) by repeated squaring.
     pub fn square_n(self, n: u32) -> Fe {
-        (0..n).fold(self, |acc, _| acc.mul(acc))
+        (0..n).fold(self, |acc, _| acc.times(acc))
     }
 }
 
@@ -203,12 +203,12 @@ mod tests {
         e.0[0] -= 2;
         for i in 0..255 {
             if (e.0[i / 64] >> (i % 64)) & 1 == 1 {
-                acc = acc.mul(base);
+                acc = acc.times(base);
             }
-            base = base.mul(base);
+            base = base.times(base);
         }
-        assert_eq!(acc.mul(x), Fe::ONE);
-        assert_eq!(x.sub(x), Fe::ZERO);
-        assert_eq!(Fe::ZERO.sub(Fe::ONE).add(Fe::ONE), Fe::ZERO);
+        assert_eq!(acc.times(x), Fe::ONE);
+        assert_eq!(x.minus(x), Fe::ZERO);
+        assert_eq!(Fe::ZERO.minus(Fe::ONE).plus(Fe::ONE), Fe::ZERO);
     }
 }

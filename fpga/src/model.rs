@@ -87,8 +87,8 @@ pub fn run(program: &[Instr], job: &Job, limit: u64) -> Outcome {
     let pre = |banks: &[[Fe; 32]; 3], op: Pre| -> Fe {
         match op {
             Pre::Pass(a) => read(banks, a),
-            Pre::Add(a, b) => read(banks, a).add(read(banks, b)),
-            Pre::Sub(a, b) => read(banks, a).sub(read(banks, b)),
+            Pre::Add(a, b) => read(banks, a).plus(read(banks, b)),
+            Pre::Sub(a, b) => read(banks, a).minus(read(banks, b)),
         }
     };
     while issued < limit {
@@ -131,7 +131,7 @@ pub fn run(program: &[Instr], job: &Job, limit: u64) -> Outcome {
                 banks[2][usize::from(i)] = pb;
             }
             if let Some(i) = ins.md {
-                banks[0][usize::from(i)] = pa.mul(pb);
+                banks[0][usize::from(i)] = pa.times(pb);
             }
         }
         f = match ins.flag {

@@ -53,11 +53,14 @@ fn encoding_round_trips() {
 fn constants_are_the_curve_constants() {
     let b = ED25519_BASEPOINT_POINT.compress().to_bytes();
     assert_eq!(Fe::from_bytes_reduce(&b).0, consts::BASE_Y);
-    assert_eq!(consts::SQRT_M1.mul(consts::SQRT_M1), Fe::ZERO.sub(Fe::ONE));
+    assert_eq!(
+        consts::SQRT_M1.times(consts::SQRT_M1),
+        Fe::ZERO.minus(Fe::ONE)
+    );
     // -x^2 + y^2 = 1 + d x^2 y^2
     let (x, y) = (consts::BASE_X, consts::BASE_Y);
-    let (x2, y2) = (x.mul(x), y.mul(y));
-    assert_eq!(y2.sub(x2), Fe::ONE.add(consts::D.mul(x2).mul(y2)));
+    let (x2, y2) = (x.times(x), y.times(y));
+    assert_eq!(y2.minus(x2), Fe::ONE.plus(consts::D.times(x2).times(y2)));
     assert!(!x.parity());
 }
 

@@ -53,9 +53,15 @@ pub const BASE_Y: Fe = fe_hex("6666666666666666666666666666666666666666666666666
 fn affine_add(p1: (Fe, Fe), p2: (Fe, Fe)) -> (Fe, Fe) {
     let (x1, y1) = p1;
     let (x2, y2) = p2;
-    let dxy = D.mul(x1).mul(x2).mul(y1).mul(y2);
-    let x3 = x1.mul(y2).add(y1.mul(x2)).mul(Fe::ONE.add(dxy).invert());
-    let y3 = y1.mul(y2).add(x1.mul(x2)).mul(Fe::ONE.sub(dxy).invert());
+    let dxy = D.times(x1).times(x2).times(y1).times(y2);
+    let x3 = x1
+        .times(y2)
+        .plus(y1.times(x2))
+        .times(Fe::ONE.plus(dxy).invert());
+    let y3 = y1
+        .times(y2)
+        .plus(x1.times(x2))
+        .times(Fe::ONE.minus(dxy).invert());
     (x3, y3)
 }
 
@@ -65,17 +71,17 @@ pub fn values() -> [Fe; CONST_SLOTS] {
     v[usize::from(C_ONE.index)] = Fe::ONE;
     v[usize::from(C_TWO.index)] = Fe::from_u64(2);
     v[usize::from(C_D.index)] = D;
-    v[usize::from(C_D2.index)] = D.add(D);
+    v[usize::from(C_D2.index)] = D.plus(D);
     v[usize::from(C_SQRTM1.index)] = SQRT_M1;
     let b = (BASE_X, BASE_Y);
     let mut point = b;
     for i in 0..3 {
         let (x, y) = point;
-        let t = x.mul(y);
+        let t = x.times(y);
         let (ypx, ymx, t2d) = C_B_CACHED[i];
-        v[usize::from(ypx.index)] = y.add(x);
-        v[usize::from(ymx.index)] = y.sub(x);
-        v[usize::from(t2d.index)] = t.mul(D.add(D));
+        v[usize::from(ypx.index)] = y.plus(x);
+        v[usize::from(ymx.index)] = y.minus(x);
+        v[usize::from(t2d.index)] = t.times(D.plus(D));
         let (ex, ey, et) = C_B_EXT[i];
         v[usize::from(ex.index)] = x;
         v[usize::from(ey.index)] = y;

@@ -254,7 +254,7 @@ impl Asm {
     }
 
     /// Stores the extended point `ext` as table entry `c`.
-    fn to_cached(&mut self, ext: [Reg; 4], c: Cached) {
+    fn store_cached(&mut self, ext: [Reg; 4], c: Cached) {
         let [x, y, z, t] = ext;
         self.emit(Instr {
             pa: Pre::Add(y, x),
@@ -378,9 +378,9 @@ pub fn assemble() -> Vec<Instr> {
     a.mulr(M_NXY, P_NX, C_YA);
     a.mulr(e01.t2d, M_NXY, C_D2);
     a.dbl([P_NX, C_YA, C_ONE], [EXT[0], EXT[1], EXT[2]], Some(EXT[3]));
-    a.to_cached(EXT, entry(0, 2));
+    a.store_cached(EXT, entry(0, 2));
     a.add(EXT, e01, [EXT[0], EXT[1], EXT[2]], Some(EXT[3]));
-    a.to_cached(EXT, entry(0, 3));
+    a.store_cached(EXT, entry(0, 3));
     for i in 1..=3u8 {
         let (bx, by, bt) = C_B_EXT[usize::from(i - 1)];
         for j in 1..=3u8 {
@@ -390,7 +390,7 @@ pub fn assemble() -> Vec<Instr> {
                 [EXT[0], EXT[1], EXT[2]],
                 Some(EXT[3]),
             );
-            a.to_cached(EXT, entry(i, j));
+            a.store_cached(EXT, entry(i, j));
         }
     }
 

@@ -98,7 +98,7 @@ impl MsgHashSim {
             .collect();
         let mut next = 0usize;
         loop {
-            let stall = stall_every > 1 && self.cycles % stall_every == 0;
+            let stall = stall_every > 1 && self.cycles.is_multiple_of(stall_every);
             let offer = words.get(next).filter(|_| !stall);
             // Safety: as above.
             unsafe {

@@ -235,7 +235,7 @@ pub fn generate(rng: &mut SplitMix64, count: usize) -> Vec<Case> {
             }
             13 => {
                 // R = identity + something non-canonical, or a flipped sign.
-                if rng.next_u64() % 2 == 0 {
+                if rng.next_u64().is_multiple_of(2) {
                     case.signature[..32].copy_from_slice(&pick(rng, &non_canonical));
                     case.note = "non-canonical R";
                 } else {
