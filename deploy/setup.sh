@@ -13,8 +13,9 @@ fail() { printf '[setup] FAILED: %s\n' "$*" >&2; exit 1; }
 
 # Debian packages: a C toolchain for crates that build C, pkg-config; iproute2
 # for the namespace tests and `rampart bench xdp`; nftables for that bench's
-# comparison; verilator for the FPGA core's simulation (fpga/build.rs).
-APT_PACKAGES=(build-essential pkg-config ca-certificates iproute2 nftables verilator)
+# comparison; verilator for the FPGA core's simulation (fpga/build.rs); yosys
+# for the FPGA resource report (fpga/synth/run.sh, not part of the tests).
+APT_PACKAGES=(build-essential pkg-config ca-certificates iproute2 nftables verilator yosys)
 
 # The XDP program builds with a nightly (for -Z build-std=core) whose LLVM
 # major must equal bpf-linker's. bpf-linker 0.10.0 is the last release that

@@ -1,23 +1,19 @@
-//! Rampart's FPGA ed25519 verification core, built up block by block.
+//! Rampart's FPGA ed25519 verification core (strict rule, as Agave's
+//! `verify_strict`): Verilog in `rtl/`, simulated with Verilator and driven
+//! from Rust.
 //!
-//! What exists so far:
-//!
-//! * `rtl/sha512.v` — a SHA-512 compression core with a streaming 1024-bit
-//!   block interface (valid/ready, a `first` flag that restarts from the IV),
-//!   one round per clock.
-//! * `rtl/fe_mul.v` — a pipelined field multiplier mod 2^255 − 19: 15 limbs
-//!   of 17 bits, 225 DSP-sized 17×17 partial products, reduction with
-//!   2^255 ≡ 19, fully reduced output; accepts one operand pair per clock
-//!   with a fixed latency of [`FE_MUL_LATENCY`] clocks.
-//! * [`sim`] (feature `verilator`, on by default) — both blocks verilated into
-//!   cycle-accurate C++ models and driven from Rust through
-//!   [`sim::Sha512Sim`] and [`sim::FeMulSim`].
-//!
-//! Message padding is done on the host (in Rust, [`pad_message`]) for now; a
-//! later step moves it into RTL. The rest of the verify core (the other field
-//! operations, scalar reduction, point decompression, the double-scalar
-//! multiplication) and the `fpga-sim` backend for `rampart-sigverify` do not
-//! exist yet.
+//! * RTL: `sha512.v` (compression, one round per clock), `sha512_msg.v`
+//!   (SHA-512 of R ‖ A ‖ message with the padding in RTL), `scalar_reduce.v`
+//!   (digest mod L, S < L), `fe_mul.v` (pipelined multiplier mod 2^255 − 19),
+//!   `engine.v` (16 barrel-scheduled contexts running the microcode around
+//!   one multiplier), `verify_top.v` (streaming requests and tagged
+//!   responses). `docs/fpga.md` has the design, cycle counts and resources.
+//! * [`microcode`]: the engine's instruction set, the verify program and the
+//!   generated ROM files; [`model`] runs the program on [`field`] values.
+//! * [`sim`] (feature `verilator`, on by default): the Verilator models.
+//! * [`driver`]: submission and completion rings with tags, the simulated
+//!   card behind a [`driver::Device`]; [`backend::FpgaSimBackend`] makes it
+//!   a `rampart-sigverify` backend; [`perf`] measures its cycles.
 
 #[cfg(feature = "verilator")]
 pub mod backend;
