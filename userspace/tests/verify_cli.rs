@@ -89,7 +89,7 @@ fn malformed_lines_are_reported_in_place_and_do_not_stop_the_run() {
 }
 
 #[test]
-fn unknown_rule_and_unbuilt_backend_are_clear_errors() {
+fn unknown_rule_is_a_clear_error() {
     let status = Command::new(env!("CARGO_BIN_EXE_rampart"))
         .args(["verify", "--rule", "lenient"])
         .stdin(Stdio::null())
@@ -98,12 +98,37 @@ fn unknown_rule_and_unbuilt_backend_are_clear_errors() {
         .unwrap();
     assert!(!status.status.success());
     assert!(String::from_utf8_lossy(&status.stderr).contains("unknown rule"));
+}
+
+/// The simulated FPGA card (feature `fpga-sim`) prints the CPU's lines.
+#[cfg(feature = "fpga-sim")]
+#[test]
+fn fpga_sim_backend_gives_the_cpu_verdicts() {
+    for rule in ["strict", "zip215"] {
+        let cpu = run(&["verify", "--rule", rule, "--backend", "cpu"], VECTORS);
+        let fpga = run(
+            &["verify", "--rule", rule, "--backend", "fpga-sim"],
+            VECTORS,
+        );
+        assert!(!cpu.is_empty());
+        assert_eq!(fpga, cpu, "{rule}");
+    }
+}
+
+/// Without the feature, choosing the simulated card is a clear error.
+#[cfg(not(feature = "fpga-sim"))]
+#[test]
+fn unbuilt_fpga_sim_backend_is_a_clear_error() {
     let status = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["verify", "--backend", "fpga-sim"])
+        .args(["verify", "--backend", "fpga"])
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .output()
         .unwrap();
     assert!(!status.status.success());
-    assert!(String::from_utf8_lossy(&status.stderr).contains("fpga-sim"));
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        stderr.contains("unknown backend") && stderr.contains("fpga-sim"),
+        "{stderr}"
+    );
 }
