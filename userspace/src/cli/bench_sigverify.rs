@@ -12,7 +12,7 @@ use clap::Args;
 use ed25519_dalek::Verifier;
 use hdrhistogram::Histogram;
 use rampart_sigverify::{
-    backend::BackendKind,
+    backend::{BackendKind, EngineChoice},
     pool::{Job, VerifyPool},
     txn::Transaction,
     Rule,
@@ -30,6 +30,11 @@ pub struct BenchArgs {
     /// Verification backend.
     #[arg(long, default_value = "cpu")]
     backend: BackendKind,
+    /// CPU backend's path: auto (Rampart's vector engine where the CPU has
+    /// AVX-512 IFMA, scalar elsewhere), ifma, avx2, or off (scalar singles and
+    /// batch equations).
+    #[arg(long, default_value = "auto")]
+    engine: EngineChoice,
     /// Verify worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
@@ -83,6 +88,8 @@ fn parse_keys(text: &str) -> Result<KeyMode, String> {
 struct Report {
     rule: String,
     backend: String,
+    /// What the CPU backend ran on: ifma, avx2 or scalar.
+    engine: String,
     threads: usize,
     batch: usize,
     msg_size: usize,
@@ -100,6 +107,10 @@ struct Report {
     p99_batch_us: u64,
     p999_batch_us: u64,
     verdict_mismatches: u64,
+    /// Core clock estimated in this run from a dependent multiply chain.
+    clock_ghz_estimate: f64,
+    /// Cycles per verification on one core at that clock.
+    cycles_per_verify: f64,
     /// Cycle figures of the simulated card (`--backend fpga-sim` only).
     fpga_sim: Option<FpgaSimReport>,
 }
@@ -133,7 +144,12 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if threads == 0 {
         bail!("--threads must be at least 1");
     }
-    super::make_backend(args.backend, args.batch, !args.fixed_batch)?;
+    super::make_backend(args.backend, args.batch, !args.fixed_batch, args.engine)?;
+    let engine_path = match args.backend {
+        BackendKind::Cpu => args.engine.resolve().unwrap_or("scalar"),
+        BackendKind::FpgaSim => "n/a",
+    };
+    let clock_before = estimate_clock_hz();
     let keys = match args.keys {
         KeyMode::Distinct => "distinct".to_owned(),
         KeyMode::Shared(n) => format!("shared{n}"),
@@ -214,9 +230,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let one_thread = one_thread_pool.map(|_| one_thread.tally.rate());
 
     let per_core = ours.verifies_per_sec / threads as f64;
+    let clock_hz = (clock_before + estimate_clock_hz()) / 2.0;
     let report = Report {
         rule: args.rule.to_string(),
         backend: args.backend.to_string(),
+        engine: engine_path.to_owned(),
         threads,
         batch: args.batch,
         msg_size: args.msg_size,
@@ -234,6 +252,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         p99_batch_us: ours.latency.value_at_quantile(0.99),
         p999_batch_us: ours.latency.value_at_quantile(0.999),
         verdict_mismatches: ours.mismatches,
+        clock_ghz_estimate: clock_hz / 1e9,
+        cycles_per_verify: clock_hz / per_core,
         fpga_sim,
     };
     if args.json {
@@ -378,7 +398,7 @@ impl PoolTally {
 
 fn start_pool(args: &BenchArgs, threads: usize) -> anyhow::Result<VerifyPool<Vec<u8>>> {
     let backends = (0..threads)
-        .map(|_| super::make_backend(args.backend, args.batch, !args.fixed_batch))
+        .map(|_| super::make_backend(args.backend, args.batch, !args.fixed_batch, args.engine))
         .collect::<anyhow::Result<Vec<_>>>()?;
     VerifyPool::start(backends, 2).context("cannot start verify workers")
 }
@@ -437,12 +457,30 @@ fn run_pool_slice(
     Ok(())
 }
 
+/// The core clock, estimated from a chain of dependent `x = x·k ⊕ (x >> 31)`
+/// steps: 3 cycles for the 64-bit multiply plus 1 for the xor on every x86-64
+/// core of the last decade, whatever the turbo state. Runs for ~50 ms.
+fn estimate_clock_hz() -> f64 {
+    const STEPS: u64 = 40_000_000;
+    const CYCLES_PER_STEP: f64 = 4.0;
+    let mut x: u64 = std::hint::black_box(0x1234_5678_9abc_def1);
+    let k = std::hint::black_box(0x9e37_79b9_7f4a_7c15_u64);
+    let started = Instant::now();
+    for _ in 0..STEPS {
+        x = x.wrapping_mul(k) ^ (x >> 31);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    std::hint::black_box(x);
+    STEPS as f64 * CYCLES_PER_STEP / elapsed
+}
+
 fn print_table(r: &Report) {
     println!("rampart bench sigverify");
     println!(
-        "  rule {}  backend {}  threads {}  batch {}  msg {} B  keys {}  invalid {:.0}%",
+        "  rule {}  backend {} ({})  threads {}  batch {}  msg {} B  keys {}  invalid {:.0}%",
         r.rule,
         r.backend,
+        r.engine,
         r.threads,
         r.batch,
         r.msg_size,
@@ -475,6 +513,10 @@ fn print_table(r: &Report) {
     println!(
         "  batch time p50 {} us  p99 {} us  p99.9 {} us",
         r.p50_batch_us, r.p99_batch_us, r.p999_batch_us
+    );
+    println!(
+        "  cycles per verify     {:>10.0}  (one core at ~{:.2} GHz, estimated in this run)",
+        r.cycles_per_verify, r.clock_ghz_estimate
     );
     println!("  verdict mismatches {}", r.verdict_mismatches);
     if let Some(f) = &r.fpga_sim {

@@ -79,14 +79,20 @@ fn make_backend(
     kind: rampart_sigverify::backend::BackendKind,
     max_batch: usize,
     adaptive: bool,
+    engine: rampart_sigverify::backend::EngineChoice,
 ) -> anyhow::Result<Box<dyn rampart_sigverify::backend::Backend>> {
     use rampart_sigverify::backend::{BackendKind, CpuBackend, CpuConfig};
     match kind {
-        BackendKind::Cpu => Ok(Box::new(CpuBackend::new(CpuConfig {
-            max_batch,
-            adaptive,
-            ..CpuConfig::default()
-        }))),
+        BackendKind::Cpu => {
+            if engine.resolve().is_none() {
+                anyhow::bail!("engine {engine} needs CPU features this machine does not have");
+            }
+            Ok(Box::new(CpuBackend::new(CpuConfig {
+                max_batch,
+                adaptive,
+                engine,
+            })))
+        }
         BackendKind::FpgaSim => Ok(fpga_sim_backend()?),
     }
 }

@@ -5,7 +5,10 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use rampart_sigverify::{backend::BackendKind, Rule};
+use rampart_sigverify::{
+    backend::{BackendKind, EngineChoice},
+    Rule,
+};
 
 use crate::{
     config::Config,
@@ -39,6 +42,9 @@ pub struct RunArgs {
     /// pipeline.backend
     #[arg(long)]
     backend: Option<BackendKind>,
+    /// pipeline.engine: auto, ifma, avx2 or off
+    #[arg(long)]
+    engine: Option<EngineChoice>,
     /// pipeline.verify_threads
     #[arg(long)]
     verify_threads: Option<usize>,
@@ -91,6 +97,9 @@ impl RunArgs {
         }
         if let Some(v) = self.backend {
             config.pipeline.backend = v;
+        }
+        if let Some(v) = self.engine {
+            config.pipeline.engine = v;
         }
         if let Some(v) = self.verify_threads {
             config.pipeline.verify_threads = Some(v);

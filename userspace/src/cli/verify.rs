@@ -16,7 +16,10 @@ use std::{
 
 use anyhow::Context;
 use clap::Args;
-use rampart_sigverify::{backend::BackendKind, Rule, SigVerdict, SignatureInput};
+use rampart_sigverify::{
+    backend::{BackendKind, EngineChoice},
+    Rule, SigVerdict, SignatureInput,
+};
 
 /// Arguments of `rampart verify`.
 #[derive(Debug, Args)]
@@ -51,7 +54,7 @@ enum Line {
 /// # Errors
 /// When the input cannot be opened or read, or the output cannot be written.
 pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
-    let mut backend = super::make_backend(args.backend, BATCH, true)?;
+    let mut backend = super::make_backend(args.backend, BATCH, true, EngineChoice::Auto)?;
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(BufReader::new(io::stdin().lock()))
     } else {

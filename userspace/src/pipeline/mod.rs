@@ -19,7 +19,7 @@ use std::{
 };
 
 use rampart_sigverify::{
-    backend::{Backend, BackendKind, CpuBackend, CpuConfig},
+    backend::{Backend, BackendKind, CpuBackend, CpuConfig, EngineChoice},
     pool::VerifyPool,
     Rule,
 };
@@ -90,7 +90,13 @@ pub struct PipelineConfig {
     /// `cpu` (or `fpga-sim` once built).
     #[serde(deserialize_with = "from_str")]
     pub backend: BackendKind,
-    /// Largest random-linear-combination batch (cofactored rules).
+    /// The CPU backend's path: `auto` (Rampart's vector engine where the CPU
+    /// has AVX-512 IFMA, the scalar and batch paths elsewhere), `ifma`,
+    /// `avx2` or `off`.
+    #[serde(deserialize_with = "from_str")]
+    pub engine: EngineChoice,
+    /// Largest random-linear-combination batch (cofactored rules without the
+    /// engine).
     pub max_rlc_batch: usize,
     /// Pin verify workers to the highest-numbered cores, leaving core 0 and
     /// up to the network runtime.
@@ -108,6 +114,7 @@ impl Default for PipelineConfig {
             verify_threads: None,
             rule: Rule::Strict,
             backend: BackendKind::Cpu,
+            engine: EngineChoice::Auto,
             max_rlc_batch: 256,
             pin_verify_workers: true,
         }
@@ -153,7 +160,7 @@ impl Appliance {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
             .max(1);
         let backends = (0..threads)
-            .map(|_| make_backend(config.pipeline.backend, config.pipeline.max_rlc_batch))
+            .map(|_| make_backend(&config.pipeline))
             .collect::<Result<Vec<_>, _>>()?;
         let cores = if config.pipeline.pin_verify_workers {
             verify_cores(threads)
@@ -311,13 +318,21 @@ fn verify_cores(threads: usize) -> Vec<usize> {
     (cores - threads..cores).collect()
 }
 
-fn make_backend(kind: BackendKind, max_batch: usize) -> Result<Box<dyn Backend>, ApplianceError> {
-    match kind {
-        BackendKind::Cpu => Ok(Box::new(CpuBackend::new(CpuConfig {
-            max_batch,
-            adaptive: true,
-            ..CpuConfig::default()
-        }))),
+fn make_backend(config: &PipelineConfig) -> Result<Box<dyn Backend>, ApplianceError> {
+    match config.backend {
+        BackendKind::Cpu => {
+            if config.engine.resolve().is_none() {
+                return Err(ApplianceError::Backend(format!(
+                    "pipeline.engine = {:?} needs CPU features this machine does not have",
+                    config.engine.label()
+                )));
+            }
+            Ok(Box::new(CpuBackend::new(CpuConfig {
+                max_batch: config.max_rlc_batch,
+                adaptive: true,
+                engine: config.engine,
+            })))
+        }
         BackendKind::FpgaSim => {
             crate::cli::fpga_sim_backend().map_err(|e| ApplianceError::Backend(e.to_string()))
         }
