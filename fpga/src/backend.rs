@@ -18,6 +18,7 @@ use rampart_sigverify::rule::Rule;
 
 use crate::driver::{Driver, DriverError, SimDevice, SimStats, MAX_MESSAGE};
 use crate::microcode::ResultCode;
+use crate::sim::SimError;
 
 /// Verifications the backend keeps outstanding on the simulated card (the
 /// engine has 16 contexts; a few more keep the front end busy meanwhile).
@@ -47,12 +48,29 @@ fn coarse_reason(code: ResultCode) -> SigError {
 
 impl FpgaSimBackend {
     /// A backend with a freshly reset simulated card.
-    pub fn new() -> Self {
-        FpgaSimBackend {
-            driver: Driver::new(SimDevice::new(), DEFAULT_DEPTH),
+    ///
+    /// # Errors
+    ///
+    /// [`SimError`] if the model's ROM files are missing or stale.
+    pub fn try_new() -> Result<Self, SimError> {
+        Ok(FpgaSimBackend {
+            driver: Driver::new(SimDevice::new()?, DEFAULT_DEPTH),
             cpu: CpuBackend::new(CpuConfig::default()),
             hardware_verdicts: 0,
             device_failures: 0,
+        })
+    }
+
+    /// As [`try_new`](Self::try_new).
+    ///
+    /// # Panics
+    ///
+    /// If the model's ROM files (`rtl/*.hex` in the source tree this crate
+    /// was built from) are missing or stale.
+    pub fn new() -> Self {
+        match Self::try_new() {
+            Ok(backend) => backend,
+            Err(error) => panic!("fpga-sim backend: {error}"),
         }
     }
 
@@ -93,6 +111,7 @@ impl FpgaSimBackend {
 }
 
 impl Default for FpgaSimBackend {
+    /// As [`FpgaSimBackend::new`] (panics if the ROM files are unusable).
     fn default() -> Self {
         Self::new()
     }
@@ -139,7 +158,11 @@ impl Backend for FpgaSimBackend {
                 for &i in &fits {
                     out[i] = Err(SigError::Equation);
                 }
-                self.driver = Driver::new(SimDevice::new(), DEFAULT_DEPTH);
+                // The ROM files were there when this backend was built; if
+                // they vanished since, keep the old card (it fails again).
+                if let Ok(device) = SimDevice::new() {
+                    self.driver = Driver::new(device, DEFAULT_DEPTH);
+                }
             }
         }
     }

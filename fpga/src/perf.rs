@@ -10,6 +10,7 @@ use rampart_sigverify::rule::Rule;
 
 use crate::driver::{Driver, DriverError, SimDevice, MAX_MESSAGE};
 use crate::microcode::ResultCode;
+use crate::sim::SimError;
 
 /// The clock the projections assume, in Hz (a conservative UltraScale+
 /// target for this design; see docs/fpga.md).
@@ -60,6 +61,9 @@ pub enum MeasureError {
     /// The simulated card failed.
     #[error("simulated card: {0}")]
     Device(#[from] DriverError),
+    /// The simulated card could not be created.
+    #[error("simulated card: {0}")]
+    Sim(#[from] SimError),
 }
 
 /// Simulates `inputs` (those with messages the core takes): the first alone
@@ -77,11 +81,11 @@ pub fn measure(inputs: &[SignatureInput<'_>]) -> Result<SimMeasurement, MeasureE
     let first = *wire.first().ok_or(MeasureError::NoInput)?;
     let started = Instant::now();
 
-    let mut alone = Driver::new(SimDevice::new(), 1);
+    let mut alone = Driver::new(SimDevice::new()?, 1);
     alone.verify_all(&[first])?;
     let latency_cycles = alone.device().stats().max_latency;
 
-    let mut full = Driver::new(SimDevice::new(), 2 * ENGINE_CONTEXTS);
+    let mut full = Driver::new(SimDevice::new()?, 2 * ENGINE_CONTEXTS);
     let codes = full.verify_all(&wire)?;
     let wall = started.elapsed();
     let stats = full.device().stats();

@@ -12,7 +12,7 @@ mod verify;
 
 pub use msg_hash::MsgHashSim;
 pub use reduce::ReduceSim;
-pub use verify::{VerifySim, WireRequest};
+pub use verify::{check_rom_files, SimError, VerifySim, WireRequest, ROM_FILES};
 
 use std::ffi::c_void;
 use std::ptr::NonNull;

@@ -21,7 +21,7 @@ const RANDOM_CASES: usize = 2000;
 /// Runs `cases` through one simulated card, all in flight, and returns how
 /// many hardware verdicts differ from the CPU reference.
 fn mismatches(cases: &[Case]) -> usize {
-    let mut driver = Driver::new(SimDevice::new(), 32);
+    let mut driver = Driver::new(SimDevice::new().expect("simulated card"), 32);
     let wire: Vec<_> = cases.iter().map(Case::wire).collect();
     let codes = driver.verify_all(&wire).expect("device works");
     let mut bad = 0;
@@ -171,13 +171,31 @@ fn random_and_mutated_cases_match_the_cpu() {
     assert_eq!(mismatches(&cases), 0);
 }
 
+/// The long differential run: `RAMPART_FPGA_CASES` (default 20,000) random
+/// and mutated cases. Run it by name:
+/// `cargo test --release -p rampart-fpga --test verify -- --ignored long_differential_run`.
+#[test]
+#[ignore = "long run (minutes); the regular suite simulates 2,000 cases"]
+fn long_differential_run() {
+    let count = std::env::var("RAMPART_FPGA_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let seed = std::env::var("RAMPART_FPGA_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x10e6_0001);
+    let cases = cases::generate(&mut SplitMix64(seed), count);
+    assert_eq!(mismatches(&cases), 0, "seed {seed}");
+}
+
 #[test]
 fn backend_matches_the_cpu_backend_including_reasons() {
     let mut rng = SplitMix64(0xbac0);
     let cases = cases::generate(&mut rng, 96);
     let inputs: Vec<_> = cases.iter().map(Case::input).collect();
     let mut cpu = CpuBackend::new(CpuConfig::default());
-    let mut fpga = FpgaSimBackend::new();
+    let mut fpga = FpgaSimBackend::try_new().expect("simulated card");
     for rule in Rule::ALL {
         let mut want = vec![Ok(()); inputs.len()];
         let mut got = vec![Ok(()); inputs.len()];
@@ -200,7 +218,7 @@ fn completions_come_back_by_tag_out_of_order() {
     fast.pubkey = [0xff; 32];
     fast.pubkey[0] = 0x02;
     assert_eq!(fast.expected(), Err(SigError::PubkeyInvalid));
-    let mut driver = Driver::new(SimDevice::new(), 4);
+    let mut driver = Driver::new(SimDevice::new().expect("simulated card"), 4);
     let slow_tag = driver
         .submit(&slow.pubkey, &slow.signature, &slow.message)
         .unwrap();
@@ -225,11 +243,11 @@ fn cycle_budget_alone_and_at_steady_state() {
         .map(|n| cases::honest_over(&mut rng, vec![n as u8; 100 + 10 * n]))
         .collect();
     // Alone: one verification, nothing else in flight.
-    let mut alone = Driver::new(SimDevice::new(), 1);
+    let mut alone = Driver::new(SimDevice::new().expect("simulated card"), 1);
     alone.verify_all(&[honest[0].wire()]).unwrap();
     let latency = alone.device().stats().max_latency;
     // Full: 32 outstanding, 16 in the engine.
-    let mut full = Driver::new(SimDevice::new(), 32);
+    let mut full = Driver::new(SimDevice::new().expect("simulated card"), 32);
     let wire: Vec<_> = honest.iter().map(Case::wire).collect();
     let codes = full.verify_all(&wire).unwrap();
     assert!(codes.iter().all(|c| *c == ResultCode::Pass));

@@ -4,7 +4,7 @@
 
 use super::{Completion, Descriptor, Device, Ring};
 use crate::microcode::ResultCode;
-use crate::sim::{VerifySim, WireRequest};
+use crate::sim::{SimError, VerifySim, WireRequest};
 
 /// Cycle accounting of a simulated device since creation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -44,14 +44,18 @@ fn message_word(message: &[u8], i: usize) -> u64 {
 
 impl SimDevice {
     /// A freshly reset simulated verifier.
-    pub fn new() -> Self {
-        SimDevice {
-            sim: VerifySim::new(),
+    ///
+    /// # Errors
+    ///
+    /// [`SimError`] if the model's ROM files are missing or stale.
+    pub fn new() -> Result<Self, SimError> {
+        Ok(SimDevice {
+            sim: VerifySim::new()?,
             current: None,
             started: vec![0; 1 << 16],
             finished: Vec::new(),
             stats: SimStats::default(),
-        }
+        })
     }
 
     /// The cycle at which each completion so far left the card, in order.
@@ -66,12 +70,6 @@ impl SimDevice {
             mul_cycles: self.sim.mul_cycles(),
             ..self.stats
         }
-    }
-}
-
-impl Default for SimDevice {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

@@ -25,6 +25,52 @@ extern "C" {
     fn rampart_verify_top_tick(m: *mut c_void);
 }
 
+/// The ROM images the model reads with `$readmemh` when it is created, at
+/// their path in this source tree (baked into the model by `build.rs`).
+pub const ROM_FILES: [&str; 2] = [
+    concat!(env!("CARGO_MANIFEST_DIR"), "/rtl/microcode.hex"),
+    concat!(env!("CARGO_MANIFEST_DIR"), "/rtl/consts.hex"),
+];
+
+/// Why a simulated verifier cannot be created.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SimError {
+    /// A ROM image is missing or unreadable (the model would abort).
+    #[error("cannot read ROM image {path}: {reason}")]
+    RomUnreadable {
+        /// The file.
+        path: &'static str,
+        /// The I/O error.
+        reason: String,
+    },
+    /// A ROM image differs from what the assembler produces now.
+    #[error("ROM image {path} is stale: regenerate it (RAMPART_FPGA_REGEN=1 cargo test -p rampart-fpga --test microcode)")]
+    RomStale {
+        /// The file.
+        path: &'static str,
+    },
+}
+
+/// Checks that the ROM images exist and hold the current program and
+/// constants.
+///
+/// # Errors
+///
+/// [`SimError`] naming the file.
+pub fn check_rom_files() -> Result<(), SimError> {
+    let expected = [crate::microcode::rom_hex(), crate::microcode::consts_hex()];
+    for (path, want) in ROM_FILES.into_iter().zip(expected) {
+        let text = std::fs::read_to_string(path).map_err(|e| SimError::RomUnreadable {
+            path,
+            reason: e.to_string(),
+        })?;
+        if text != want {
+            return Err(SimError::RomStale { path });
+        }
+    }
+    Ok(())
+}
+
 /// The header beat of a request as it sits on the pins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WireRequest {
@@ -59,7 +105,12 @@ fn le_word(bytes: &[u8]) -> u64 {
 impl VerifySim {
     /// Creates a model (loading the ROM files) and holds it in reset for two
     /// cycles.
-    pub fn new() -> Self {
+    ///
+    /// # Errors
+    ///
+    /// [`SimError`] if the ROM files are missing or stale.
+    pub fn new() -> Result<Self, SimError> {
+        check_rom_files()?;
         // Safety: the shim allocates a fresh model and returns an owned
         // pointer, released only in `Drop`.
         let raw = unsafe { rampart_verify_top_new() };
@@ -79,7 +130,7 @@ impl VerifySim {
         sim.eval();
         sim.cycles = 0;
         sim.mul_cycles = 0;
-        sim
+        Ok(sim)
     }
 
     /// Clock cycles since reset.
@@ -178,12 +229,6 @@ impl VerifySim {
             rampart_verify_top_tick(m);
         }
         self.cycles += 1;
-    }
-}
-
-impl Default for VerifySim {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
