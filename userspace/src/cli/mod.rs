@@ -101,7 +101,7 @@ fn make_backend(
 /// rules on the CPU, see `rampart_fpga::backend`).
 #[cfg(feature = "fpga-sim")]
 pub(crate) fn fpga_sim_backend() -> anyhow::Result<Box<dyn rampart_sigverify::backend::Backend>> {
-    Ok(Box::new(rampart_fpga::backend::FpgaSimBackend::new()))
+    Ok(Box::new(rampart_fpga::backend::FpgaSimBackend::try_new()?))
 }
 
 /// Without the `fpga-sim` feature the simulated card is not built.
