@@ -15,9 +15,11 @@
 // Pipeline for an instruction fetched at clock c:
 //   c     F: ROM read at pc[ctx]
 //   c+1   D: decode, control op, pc/window/active update, register reads
-//   c+2   R: operand select, pre-adders
-//   c+3   P: P/Q writes, flag update, multiplier accept
-//   c+10     multiplier result, M write
+//   c+2   R: operand select from the banks
+//   c+3   O: pre-adders, raw sum / difference
+//   c+4   S: pre-adders, correction by p
+//   c+5   P: P/Q writes, flag update, multiplier accept
+//   c+12     multiplier result, M write
 //
 // Register banks per context: M, P, Q (32 x 255 bits each, one write port,
 // four read ports) and C: 30 shared constants (consts.hex) plus the
@@ -274,29 +276,58 @@ module engine (
         endcase
     endfunction
 
-    // (a op b) mod p for a, b < p: op 0 = a, 1 = a + b, 2 = a - b.
-    function automatic [254:0] preadd(input [1:0] op, input [254:0] a, input [254:0] b);
-        reg [255:0] sum, sum_p, dif;
+    // (a op b) mod p for a, b < p (op 0 = a, 1 = a + b, 2 = a - b) in two
+    // stages of one 256-bit carry chain each: the raw sum or difference,
+    // then the correction by p.
+    function automatic [255:0] pre_raw(input [1:0] op, input [254:0] a, input [254:0] b);
+        case (op)
+            2'd1: pre_raw = {1'b0, a} + {1'b0, b};
+            2'd2: pre_raw = {1'b0, a} - {1'b0, b};
+            default: pre_raw = {1'b0, a};
+        endcase
+    endfunction
+
+    function automatic [254:0] pre_fix(input [1:0] op, input [255:0] raw);
+        reg [255:0] minus_p;
         /* verilator lint_off UNUSEDSIGNAL */
-        reg [255:0] dif_p;   // bit 255 is the carry out, dropped
+        reg [255:0] plus_p;   // bit 255 is the carry out, dropped
         /* verilator lint_on UNUSEDSIGNAL */
         begin
-            sum   = {1'b0, a} + {1'b0, b};
-            sum_p = sum - {1'b0, P};
-            dif   = {1'b0, a} - {1'b0, b};
-            dif_p = dif + {1'b0, P};
+            minus_p = raw - {1'b0, P};
+            plus_p  = raw + {1'b0, P};
             case (op)
-                2'd1: preadd = sum_p[255] ? sum[254:0] : sum_p[254:0];
-                2'd2: preadd = dif[255] ? dif_p[254:0] : dif[254:0];
-                default: preadd = a;
+                2'd1: pre_fix = minus_p[255] ? raw[254:0] : minus_p[254:0];
+                2'd2: pre_fix = raw[255] ? plus_p[254:0] : raw[254:0];
+                default: pre_fix = raw[254:0];
             endcase
         end
     endfunction
 
-    wire [254:0] opa = pick(r_ra, m_rd0, p_rd0, q_rd0, c_rd0, ya_rd0, yr_rd0);
-    wire [254:0] opb = pick(r_rb, m_rd1, p_rd1, q_rd1, c_rd1, ya_rd1, yr_rd1);
-    wire [254:0] opc = pick(r_rc, m_rd2, p_rd2, q_rd2, c_rd2, ya_rd2, yr_rd2);
-    wire [254:0] opd = pick(r_rd, m_rd3, p_rd3, q_rd3, c_rd3, ya_rd3, yr_rd3);
+    // Control travelling with an instruction past stage R:
+    // {ctx, wa_en, wb_en, m_en, wa, wb, md, fop, pa_op, pb_op}.
+    localparam integer CTLW = CW + 3 + 15 + 3 + 4;
+    wire [CTLW-1:0] r_ctl = {r_ctx, r_wa_en, r_wb_en, r_m_en, r_wa, r_wb, r_md,
+                             r_fop, r_pa_op, r_pb_op};
+    // Enable and flag-op bits, cleared by reset in every stage.
+    localparam [CTLW-1:0] CTL_KILL = ~({{CW{1'b0}}, 3'b111, 15'd0, 3'b111, 4'd0});
+
+    // Stage O: operands selected from the banks.
+    reg [254:0]    o_a, o_b, o_c, o_d;
+    reg [CTLW-1:0] o_ctl;
+    // Stage S: raw sums / differences.
+    reg [255:0]    s_ra, s_rb;
+    reg [CTLW-1:0] s_ctl;
+
+    always @(posedge clk) begin
+        o_a   <= pick(r_ra, m_rd0, p_rd0, q_rd0, c_rd0, ya_rd0, yr_rd0);
+        o_b   <= pick(r_rb, m_rd1, p_rd1, q_rd1, c_rd1, ya_rd1, yr_rd1);
+        o_c   <= pick(r_rc, m_rd2, p_rd2, q_rd2, c_rd2, ya_rd2, yr_rd2);
+        o_d   <= pick(r_rd, m_rd3, p_rd3, q_rd3, c_rd3, ya_rd3, yr_rd3);
+        o_ctl <= rst ? (r_ctl & CTL_KILL) : r_ctl;
+        s_ra  <= pre_raw(o_ctl[3:2], o_a, o_b);
+        s_rb  <= pre_raw(o_ctl[1:0], o_c, o_d);
+        s_ctl <= rst ? (o_ctl & CTL_KILL) : o_ctl;
+    end
 
     reg [254:0]  x_pa, x_pb;
     reg [CW-1:0] x_ctx;
@@ -305,23 +336,10 @@ module engine (
     reg [2:0]    x_fop;
 
     always @(posedge clk) begin
-        x_pa  <= preadd(r_pa_op, opa, opb);
-        x_pb  <= preadd(r_pb_op, opc, opd);
-        x_ctx <= r_ctx;
-        x_wa  <= r_wa;
-        x_wb  <= r_wb;
-        x_md  <= r_md;
-        if (rst) begin
-            x_wa_en <= 1'b0;
-            x_wb_en <= 1'b0;
-            x_m_en  <= 1'b0;
-            x_fop   <= 3'd0;
-        end else begin
-            x_wa_en <= r_wa_en;
-            x_wb_en <= r_wb_en;
-            x_m_en  <= r_m_en;
-            x_fop   <= r_fop;
-        end
+        x_pa  <= pre_fix(s_ctl[3:2], s_ra);
+        x_pb  <= pre_fix(s_ctl[1:0], s_rb);
+        {x_ctx, x_wa_en, x_wb_en, x_m_en, x_wa, x_wb, x_md, x_fop} <=
+            rst ? s_ctl[CTLW-1:4] & CTL_KILL[CTLW-1:4] : s_ctl[CTLW-1:4];
     end
 
     // ---------------- P: writes, flags, multiplier ----------------
