@@ -28,6 +28,7 @@ mod verilate {
             "fe_mul",
             "sha512_msg",
             "scalar_reduce",
+            "engine",
             "verify_top",
         ];
         for dir in ["rtl", "csrc"] {

@@ -1,15 +1,18 @@
 //! Cycle-accurate simulation of the RTL through its Verilator models:
 //! `rtl/sha512.v` ([`Sha512Sim`]), `rtl/fe_mul.v` ([`FeMulSim`]),
 //! `rtl/sha512_msg.v` ([`MsgHashSim`]), `rtl/scalar_reduce.v`
-//! ([`ReduceSim`]) and the whole verifier `rtl/verify_top.v` ([`VerifySim`]).
+//! ([`ReduceSim`]), the engine alone `rtl/engine.v` ([`EngineSim`]) and the
+//! whole verifier `rtl/verify_top.v` ([`VerifySim`]).
 //!
 //! All `unsafe` of the crate lives here and in the submodules: each model is
 //! a C++ object behind a C-ABI shim in `csrc/`.
 
+mod engine;
 mod msg_hash;
 mod reduce;
 mod verify;
 
+pub use engine::{EngineResponse, EngineSim};
 pub use msg_hash::MsgHashSim;
 pub use reduce::ReduceSim;
 pub use verify::{check_rom_files, SimError, VerifySim, WireRequest, ROM_FILES};
