@@ -34,22 +34,25 @@ fn check_all_paths(rule: Rule, cases: &[Case]) -> usize {
         // The vector engine where the CPU has it, the scalar path otherwise.
         ed25519::verify_strict_many(&inputs, &mut batch);
     }
-    let mut backend = CpuBackend::new(CpuConfig::default());
-    let mut via_backend = vec![Ok(()); inputs.len()];
-    backend.verify_signatures(rule, &inputs, &mut via_backend);
-    // The same backend with the vector engine off: scalar singles and the
-    // adaptive batch equation, as on CPUs without the engine.
-    let mut scalar_backend = CpuBackend::new(CpuConfig {
-        engine: EngineChoice::Off,
-        ..CpuConfig::default()
-    });
-    let mut via_scalar_backend = vec![Ok(()); inputs.len()];
-    scalar_backend.verify_signatures(rule, &inputs, &mut via_scalar_backend);
-    for (path, verdicts) in [
-        ("batch", &batch),
-        ("backend", &via_backend),
-        ("backend without engine", &via_scalar_backend),
-    ] {
+    // The CPU backend on every path this CPU has: the engine's backends (for
+    // the cofactored rules on AVX2 that is the batch equation with engine
+    // singles) and no engine at all (scalar singles, batch equation).
+    let mut via_backend: Vec<(String, Vec<SigVerdict>)> = Vec::new();
+    for engine in EngineChoice::ALL {
+        if engine.resolve().is_none() {
+            continue;
+        }
+        let mut backend = CpuBackend::new(CpuConfig {
+            engine,
+            ..CpuConfig::default()
+        });
+        let mut verdicts = vec![Ok(()); inputs.len()];
+        backend.verify_signatures(rule, &inputs, &mut verdicts);
+        via_backend.push((format!("backend (engine {engine})"), verdicts));
+    }
+    for (path, verdicts) in
+        std::iter::once(("batch", &batch)).chain(via_backend.iter().map(|(p, v)| (p.as_str(), v)))
+    {
         for (i, verdict) in verdicts.iter().enumerate() {
             if verdict.is_ok() != expected[i] {
                 mismatches += 1;
