@@ -33,7 +33,8 @@ void rampart_engine_set_job_word(void* m, uint32_t which, uint32_t i, uint64_t v
         default: break;
     }
 }
-// Flags: bit 0 sign_a, 1 sign_r, 2 r_bad, 3 s_bad.
+// Flags: bit 0 sign_a, 1 sign_r, 2 r_bad, 3 s_bad, 4 cofactored rule,
+// 5 amended rule, 6 a_bad.
 void rampart_engine_set_load(void* m, uint8_t valid, uint16_t tag, uint8_t flags) {
     Vengine* t = top(m);
     t->ld_valid = valid & 1;
@@ -42,6 +43,9 @@ void rampart_engine_set_load(void* m, uint8_t valid, uint16_t tag, uint8_t flags
     t->ld_sign_r = (flags >> 1) & 1;
     t->ld_r_bad = (flags >> 2) & 1;
     t->ld_s_bad = (flags >> 3) & 1;
+    t->ld_cof = (flags >> 4) & 1;
+    t->ld_amended = (flags >> 5) & 1;
+    t->ld_a_bad = (flags >> 6) & 1;
 }
 uint8_t rampart_engine_ld_free(void* m) { return top(m)->ld_free; }
 uint8_t rampart_engine_rsp_valid(void* m) { return top(m)->rsp_valid; }

@@ -22,8 +22,10 @@ extern "C" {
 void* rampart_verify_top_new() { return new Model(); }
 void rampart_verify_top_free(void* m) { delete static_cast<Model*>(m); }
 void rampart_verify_top_set_rst(void* m, uint8_t v) { top(m)->rst = v & 1; }
-void rampart_verify_top_set_req(void* m, uint8_t valid, uint16_t tag, uint16_t len) {
+// rule: 0 strict, 1 zip215, 2 zip215 amended.
+void rampart_verify_top_set_req(void* m, uint8_t valid, uint16_t tag, uint16_t len, uint8_t rule) {
     top(m)->req_valid = valid & 1;
+    top(m)->req_rule = rule & 3;
     top(m)->req_tag = tag;
     top(m)->req_len = len & 0x1fff;
 }

@@ -5,8 +5,9 @@
 // micro-instruction (see fpga/src/microcode/isa.rs for the encoding): two
 // pre-adders (pass / + / − mod p), whose results may be written to banks P
 // and Q and feed the multiplier, whose product is written to bank M; a flag
-// update; and a control op (jump, dispatch on the current two-bit digits of
-// S and k, window loop, finish with a result code). A context's next
+// update; and a control op (jump, branch on the flag, dispatch on the
+// current two-bit digits of S and k, window loop, finish with a result
+// code). A job carries its rule: strict, or cofactored (zip215, amended). A context's next
 // instruction issues 16 clocks after its previous one, longer than the whole
 // pipeline (fetch, decode/read, operand/pre-add, 7 multiplier stages, write),
 // so there are no hazards to check and no stalls: with all contexts busy the
@@ -50,6 +51,9 @@ module engine (
     input  wire         ld_sign_r,
     input  wire         ld_r_bad,
     input  wire         ld_s_bad,
+    input  wire         ld_cof,
+    input  wire         ld_amended,
+    input  wire         ld_a_bad,
     input  wire [252:0] ld_s,
     input  wire [252:0] ld_k,
     output wire         ld_free,
@@ -90,6 +94,9 @@ module engine (
     reg [CTX-1:0] sign_r;
     reg [CTX-1:0] r_bad;
     reg [CTX-1:0] s_bad;
+    reg [CTX-1:0] cof;       // cofactored rule (zip215 or amended)
+    reg [CTX-1:0] amended;   // amended zip215
+    reg [CTX-1:0] a_bad;     // A's y was >= p
     reg [15:0]    tag    [0:CTX-1];
     // Scalars with a zero bit 253, so window 126 reads bits 253:252.
     reg [253:0]   s_mem  [0:CTX-1];
@@ -113,7 +120,7 @@ module engine (
 
     // ---------------- F: fetch ----------------
     reg [CW-1:0] slot;
-    // ROM words are 72 bits; bits 71:69 are always zero.
+    // ROM words are 72 bits; bit 71 is always zero.
     /* verilator lint_off UNUSEDSIGNAL */
     reg [71:0]   d_ins;
     /* verilator lint_on UNUSEDSIGNAL */
@@ -146,8 +153,8 @@ module engine (
     wire        m_en   = d_ins[44];
     wire [4:0]  md     = d_ins[49:45];
     wire [1:0]  cond   = d_ins[51:50];
-    wire [2:0]  fop    = d_ins[54:52];
-    wire [2:0]  ctrl   = d_ins[57:55];
+    wire [3:0]  fop    = {d_ins[69], d_ins[54:52]};
+    wire [3:0]  ctrl   = {d_ins[70], d_ins[57:55]};
     wire [10:0] target = d_ins[68:58];
 
     wire        f_now  = flag[d_ctx];
@@ -164,15 +171,17 @@ module engine (
         loop_dec = 1'b0;
         next_pc  = pc[d_ctx] + 1'b1;
         case (ctrl)
-            3'd1: next_pc = target;
-            3'd2: next_pc = target + {3'd0, digit, 4'd0};
-            3'd3: if (w_now != 7'd0) begin
+            4'd1: next_pc = target;
+            4'd2: next_pc = target + {3'd0, digit, 4'd0};
+            4'd3: if (w_now != 7'd0) begin
                       next_pc  = target;
                       loop_dec = 1'b1;
                   end
-            3'd4: done_now = 1'b1;
-            3'd5: done_now = f_now;
-            3'd6: done_now = !f_now;
+            4'd4: done_now = 1'b1;
+            4'd5: done_now = f_now;
+            4'd6: done_now = !f_now;
+            4'd7: if (f_now) next_pc = target;
+            4'd8: if (!f_now) next_pc = target;
             default: ;
         endcase
     end
@@ -205,6 +214,9 @@ module engine (
                 sign_r[free_ctx] <= ld_sign_r;
                 r_bad[free_ctx]  <= ld_r_bad;
                 s_bad[free_ctx]  <= ld_s_bad;
+                cof[free_ctx]    <= ld_cof;
+                amended[free_ctx] <= ld_amended;
+                a_bad[free_ctx]  <= ld_a_bad;
                 s_mem[free_ctx]  <= {1'b0, ld_s};
                 k_mem[free_ctx]  <= {1'b0, ld_k};
             end
@@ -238,7 +250,7 @@ module engine (
     reg [6:0]    r_ra, r_rb, r_rc, r_rd;
     reg          r_wa_en, r_wb_en, r_m_en;
     reg [4:0]    r_wa, r_wb, r_md;
-    reg [2:0]    r_fop;
+    reg [3:0]    r_fop;
 
     always @(posedge clk) begin
         r_ctx   <= d_ctx;
@@ -255,12 +267,12 @@ module engine (
             r_wa_en <= 1'b0;
             r_wb_en <= 1'b0;
             r_m_en  <= 1'b0;
-            r_fop   <= 3'd0;
+            r_fop   <= 4'd0;
         end else begin
             r_wa_en <= wr_ok && wa_en;
             r_wb_en <= wr_ok && wb_en;
             r_m_en  <= wr_ok && m_en;
-            r_fop   <= live ? fop : 3'd0;
+            r_fop   <= live ? fop : 4'd0;
         end
     end
 
@@ -305,11 +317,11 @@ module engine (
 
     // Control travelling with an instruction past stage R:
     // {ctx, wa_en, wb_en, m_en, wa, wb, md, fop, pa_op, pb_op}.
-    localparam integer CTLW = CW + 3 + 15 + 3 + 4;
+    localparam integer CTLW = CW + 3 + 15 + 4 + 4;
     wire [CTLW-1:0] r_ctl = {r_ctx, r_wa_en, r_wb_en, r_m_en, r_wa, r_wb, r_md,
                              r_fop, r_pa_op, r_pb_op};
     // Enable and flag-op bits, cleared by reset in every stage.
-    localparam [CTLW-1:0] CTL_KILL = ~({{CW{1'b0}}, 3'b111, 15'd0, 3'b111, 4'd0});
+    localparam [CTLW-1:0] CTL_KILL = ~({{CW{1'b0}}, 3'b111, 15'd0, 4'b1111, 4'd0});
 
     // Stage O: operands selected from the banks.
     reg [254:0]    o_a, o_b, o_c, o_d;
@@ -333,7 +345,7 @@ module engine (
     reg [CW-1:0] x_ctx;
     reg          x_wa_en, x_wb_en, x_m_en;
     reg [4:0]    x_wa, x_wb, x_md;
-    reg [2:0]    x_fop;
+    reg [3:0]    x_fop;
 
     always @(posedge clk) begin
         x_pa  <= pre_fix(s_ctl[3:2], s_ra);
@@ -349,11 +361,17 @@ module engine (
             flag <= {CTX{1'b0}};
         end else begin
             case (x_fop)
-                3'd1: flag[x_ctx] <= pa_zero;
-                3'd2: flag[x_ctx] <= flag[x_ctx] | pa_zero;
-                3'd3: flag[x_ctx] <= x_pa[0] ^ sign_a[x_ctx];
-                3'd4: flag[x_ctx] <= flag[x_ctx] & (x_pa[0] == sign_r[x_ctx]) & !r_bad[x_ctx];
-                3'd5: flag[x_ctx] <= s_bad[x_ctx];
+                4'd1:  flag[x_ctx] <= pa_zero;
+                4'd2:  flag[x_ctx] <= flag[x_ctx] | pa_zero;
+                4'd3:  flag[x_ctx] <= x_pa[0] ^ sign_a[x_ctx];
+                4'd4:  flag[x_ctx] <= flag[x_ctx] & (x_pa[0] == sign_r[x_ctx]) & !r_bad[x_ctx];
+                4'd5:  flag[x_ctx] <= s_bad[x_ctx];
+                4'd6:  flag[x_ctx] <= cof[x_ctx];
+                4'd7:  flag[x_ctx] <= cof[x_ctx] & !amended[x_ctx];
+                4'd8:  flag[x_ctx] <= amended[x_ctx] & a_bad[x_ctx];
+                4'd9:  flag[x_ctx] <= amended[x_ctx] & r_bad[x_ctx];
+                4'd10: flag[x_ctx] <= x_pa[0] ^ sign_r[x_ctx];
+                4'd11: flag[x_ctx] <= amended[x_ctx];
                 default: ;
             endcase
             if (ld_valid && any_free) flag[free_ctx] <= 1'b0;

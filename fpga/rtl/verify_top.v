@@ -2,12 +2,14 @@
 //
 // Requests: a header beat (req_tag, req_pubkey = A's 32 bytes, req_sig =
 // R || S's 64 bytes, byte i of each at [8i+7:8i], req_len = message bytes,
-// 0..4096) under req_valid/req_ready, then ceil(req_len/8) message words on
+// 0..4096, req_rule = 0 strict, 1 zip215, 2 zip215 amended) under
+// req_valid/req_ready, then ceil(req_len/8) message words on
 // msg_data under msg_valid/msg_ready (byte j of a word at [8j+7:8j]).
 //
 // Responses: resp_tag and resp_code (0 = pass; 1 public key does not
-// decompress, 2 public key of small order, 3 S >= L, 4 equation / R
-// mismatch, 5 R of small order) under resp_valid/resp_ready. Up to 16
+// decompress (amended: or is not reduced), 2 public key of small order, 3
+// S >= L, 4 equation / R mismatch, 5 R of small order, 6 R does not
+// decompress (cofactored rules; amended: or is not reduced)) under resp_valid/resp_ready. Up to 16
 // requests are in flight; they complete in whatever order their contexts
 // finish, so callers match responses by tag.
 //
@@ -28,6 +30,7 @@ module verify_top (
     input  wire [255:0] req_pubkey,
     input  wire [511:0] req_sig,
     input  wire [12:0]  req_len,
+    input  wire [1:0]   req_rule,
     input  wire         msg_valid,
     output wire         msg_ready,
     input  wire [63:0]  msg_data,
@@ -45,6 +48,7 @@ module verify_top (
     reg [15:0]  tag_q;
     reg [255:0] pk_q;
     reg [511:0] sig_q;
+    reg [1:0]   rule_q;
 
     // ---------------- hash and reduction ----------------
     wire         sha_busy, sha_done;
@@ -110,6 +114,9 @@ module verify_top (
         .ld_sign_r (sig_q[255]),
         .ld_r_bad  (yr_big),
         .ld_s_bad  (!s_ok),
+        .ld_cof    (rule_q != 2'd0),
+        .ld_amended(rule_q == 2'd2),
+        .ld_a_bad  (ya_big),
         .ld_s      (sig_q[508:256]),
         .ld_k      (k),
         .ld_free   (ld_free),
@@ -158,6 +165,7 @@ module verify_top (
                     tag_q  <= req_tag;
                     pk_q   <= req_pubkey;
                     sig_q  <= req_sig;
+                    rule_q <= req_rule;
                     fstate <= F_HASH;
                 end
                 F_HASH: if (sha_done) fstate <= F_RED0;

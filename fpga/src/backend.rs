@@ -1,18 +1,18 @@
 //! [`FpgaSimBackend`]: the simulated verifier as a `rampart-sigverify`
 //! backend.
 //!
-//! Under [`Rule::Strict`] every signature's pass/fail comes from the
-//! hardware (the Verilator model of `rtl/verify_top.v`, driven through the
-//! [`Driver`]). The hardware's reason codes are coarser than [`SigError`]
-//! (it has no R-specific reasons before the equation), so for a signature the
-//! hardware rejects, the reason is taken from the CPU reference
+//! Under every rule (strict, zip215, zip215 amended) each signature's
+//! pass/fail comes from the hardware (the Verilator model of
+//! `rtl/verify_top.v`, driven through the [`Driver`]). The hardware's reason
+//! codes are coarser than [`SigError`] (for instance it tells no
+//! non-canonical R from a mismatched one under the strict rule), so for a
+//! signature the hardware rejects, the reason is taken from the CPU reference
 //! ([`rampart_sigverify::ed25519::verify`]); should the reference accept it,
 //! the hardware's verdict stands with its own coarse reason. Messages longer
-//! than the core's 4,096 bytes (never the case for a Solana transaction) and
-//! the cofactored rules, which the core does not implement, are verified on
-//! the CPU backend.
+//! than the core's 4,096 bytes (never the case for a Solana transaction) are
+//! verified on the CPU.
 
-use rampart_sigverify::backend::{Backend, CpuBackend, CpuConfig};
+use rampart_sigverify::backend::Backend;
 use rampart_sigverify::ed25519::{self, SigError, SigVerdict, SignatureInput};
 use rampart_sigverify::rule::Rule;
 
@@ -27,7 +27,6 @@ pub const DEFAULT_DEPTH: usize = 32;
 /// The `fpga-sim` backend: one simulated card per backend (per worker).
 pub struct FpgaSimBackend {
     driver: Driver<SimDevice>,
-    cpu: CpuBackend,
     /// Signatures the hardware verified (not delegated).
     hardware_verdicts: u64,
     /// Times the simulated card failed and was replaced.
@@ -42,6 +41,7 @@ fn coarse_reason(code: ResultCode) -> SigError {
         ResultCode::PubkeySmallOrder => SigError::PubkeySmallOrder,
         ResultCode::SNonCanonical => SigError::SNonCanonical,
         ResultCode::RSmallOrder => SigError::RSmallOrder,
+        ResultCode::RInvalid => SigError::RInvalid,
         ResultCode::Pass | ResultCode::Equation | ResultCode::Internal => SigError::Equation,
     }
 }
@@ -55,7 +55,6 @@ impl FpgaSimBackend {
     pub fn try_new() -> Result<Self, SimError> {
         Ok(FpgaSimBackend {
             driver: Driver::new(SimDevice::new()?, DEFAULT_DEPTH),
-            cpu: CpuBackend::new(CpuConfig::default()),
             hardware_verdicts: 0,
             device_failures: 0,
         })
@@ -90,21 +89,22 @@ impl FpgaSimBackend {
         self.device_failures
     }
 
-    /// Strict verdicts from the hardware for `inputs` (all with messages of
-    /// at most [`MAX_MESSAGE`] bytes).
+    /// Verdicts from the hardware for `inputs` under `rule` (all with
+    /// messages of at most [`MAX_MESSAGE`] bytes).
     ///
     /// # Errors
     ///
     /// A stalled or misbehaving device.
     pub fn hardware_codes(
         &mut self,
+        rule: Rule,
         inputs: &[SignatureInput<'_>],
     ) -> Result<Vec<ResultCode>, DriverError> {
         let wire: Vec<(&[u8; 32], &[u8; 64], &[u8])> = inputs
             .iter()
             .map(|i| (i.pubkey, i.signature, i.message))
             .collect();
-        let codes = self.driver.verify_all(&wire)?;
+        let codes = self.driver.verify_all(rule, &wire)?;
         self.hardware_verdicts += codes.len() as u64;
         Ok(codes)
     }
@@ -128,17 +128,13 @@ impl Backend for FpgaSimBackend {
         inputs: &[SignatureInput<'_>],
         out: &mut [SigVerdict],
     ) {
-        if rule != Rule::Strict {
-            self.cpu.verify_signatures(rule, inputs, out);
-            return;
-        }
         let (fits, too_long): (Vec<usize>, Vec<usize>) =
             (0..inputs.len()).partition(|&i| inputs[i].message.len() <= MAX_MESSAGE);
         for i in too_long {
             out[i] = ed25519::verify(rule, &inputs[i]);
         }
         let hw_inputs: Vec<SignatureInput<'_>> = fits.iter().map(|&i| inputs[i]).collect();
-        match self.hardware_codes(&hw_inputs) {
+        match self.hardware_codes(rule, &hw_inputs) {
             Ok(codes) => {
                 for (&i, code) in fits.iter().zip(codes) {
                     out[i] = if code == ResultCode::Pass {

@@ -7,6 +7,7 @@ use crate::field::Fe;
 use crate::microcode::consts::{self, CONST_SLOTS};
 use crate::microcode::isa::{Bank, Cond, Ctrl, Flag, Instr, Pre, Reg};
 use crate::microcode::ResultCode;
+use rampart_sigverify::rule::Rule;
 
 /// What the front end hands a context: everything derived from the request
 /// bytes and the hash.
@@ -28,16 +29,27 @@ pub struct Job {
     pub s: [u8; 32],
     /// k = SHA-512(R ‖ A ‖ M) mod L, little-endian.
     pub k: [u8; 32],
+    /// Under a cofactored rule (zip215 or amended) rather than strict.
+    pub cofactored: bool,
+    /// Under the amended zip215 rule.
+    pub amended: bool,
+    /// A's y was ≥ p.
+    pub a_bad: bool,
 }
 
 impl Job {
-    /// The job for a signature, given k (the hash reduced mod L).
+    /// The strict-rule job for a signature, given k (the hash reduced mod L).
     pub fn new(pubkey: &[u8; 32], signature: &[u8; 64], k: [u8; 32]) -> Job {
+        Job::with_rule(Rule::Strict, pubkey, signature, k)
+    }
+
+    /// The job for a signature under `rule`, given k.
+    pub fn with_rule(rule: Rule, pubkey: &[u8; 32], signature: &[u8; 64], k: [u8; 32]) -> Job {
         let mut r = [0u8; 32];
         r.copy_from_slice(&signature[..32]);
         let mut s = [0u8; 32];
         s.copy_from_slice(&signature[32..]);
-        let (y_a, _) = Fe::from_bytes_reduce(pubkey);
+        let (y_a, a_bad) = Fe::from_bytes_reduce(pubkey);
         let (y_r, r_bad) = Fe::from_bytes_reduce(&r);
         Job {
             y_a,
@@ -48,6 +60,9 @@ impl Job {
             s_bad: !crate::scalar::is_below_l(&s),
             s,
             k,
+            cofactored: rule != Rule::Strict,
+            amended: rule == Rule::Zip215Amended,
+            a_bad,
         }
     }
 }
@@ -115,6 +130,9 @@ pub fn run(program: &[Instr], job: &Job, limit: u64) -> Outcome {
             Ctrl::DoneIfF(code) if f => return finish(code, issued),
             Ctrl::DoneIfNotF(code) if !f => return finish(code, issued),
             Ctrl::DoneIfF(_) | Ctrl::DoneIfNotF(_) => {}
+            Ctrl::BrIfF(t) if f => next = usize::from(t),
+            Ctrl::BrIfNotF(t) if !f => next = usize::from(t),
+            Ctrl::BrIfF(_) | Ctrl::BrIfNotF(_) => {}
         }
         let pa = pre(&banks, ins.pa);
         let pb = pre(&banks, ins.pb);
@@ -141,6 +159,12 @@ pub fn run(program: &[Instr], job: &Job, limit: u64) -> Outcome {
             Flag::ParityA => pa.parity() ^ job.sign_a,
             Flag::MatchR => f && pa.parity() == job.sign_r && !job.r_bad,
             Flag::SBad => job.s_bad,
+            Flag::Cofactored => job.cofactored,
+            Flag::Zip215 => job.cofactored && !job.amended,
+            Flag::AmendedBadA => job.amended && job.a_bad,
+            Flag::AmendedBadR => job.amended && job.r_bad,
+            Flag::ParityR => pa.parity() ^ job.sign_r,
+            Flag::Amended => job.amended,
         };
         pc = next;
     }

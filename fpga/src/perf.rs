@@ -82,11 +82,11 @@ pub fn measure(inputs: &[SignatureInput<'_>]) -> Result<SimMeasurement, MeasureE
     let started = Instant::now();
 
     let mut alone = Driver::new(SimDevice::new()?, 1);
-    alone.verify_all(&[first])?;
+    alone.verify_all(Rule::Strict, &[first])?;
     let latency_cycles = alone.device().stats().max_latency;
 
     let mut full = Driver::new(SimDevice::new()?, 2 * ENGINE_CONTEXTS);
-    let codes = full.verify_all(&wire)?;
+    let codes = full.verify_all(Rule::Strict, &wire)?;
     let wall = started.elapsed();
     let stats = full.device().stats();
     let done = full.device().completion_cycles();

@@ -3,7 +3,8 @@
 //! code for every job, and the same number of issued instructions (each
 //! costs the context 16 clocks, so a miscount shows as a shifted finish).
 //! Covers decompression (non-square y, both sign bits), the small-order and
-//! S checks, the scalar multiplication and the final comparison.
+//! S checks, the scalar multiplication and the final comparison, under the
+//! strict rule and the cofactored ones.
 #![cfg(feature = "verilator")]
 
 mod common;
@@ -16,6 +17,7 @@ use rampart_fpga::field::Fe;
 use rampart_fpga::microcode::{program, ResultCode};
 use rampart_fpga::model::{self, Job};
 use rampart_fpga::sim::EngineSim;
+use rampart_sigverify::Rule;
 
 fn job_of(case: &Case) -> Job {
     let mut r = [0u8; 32];
@@ -27,7 +29,16 @@ fn job_of(case: &Case) -> Job {
 #[test]
 fn engine_matches_the_model_code_and_instruction_count() {
     let mut rng = SplitMix64(0xe9_1e);
-    let mut jobs: Vec<Job> = cases::generate(&mut rng, 150).iter().map(job_of).collect();
+    let cases = cases::generate(&mut rng, 150);
+    let mut jobs: Vec<Job> = cases.iter().map(job_of).collect();
+    // The same signatures under the cofactored rules.
+    for rule in [Rule::Zip215, Rule::Zip215Amended] {
+        jobs.extend(cases.iter().take(60).map(|c| Job {
+            cofactored: true,
+            amended: rule == Rule::Zip215Amended,
+            ..job_of(c)
+        }));
+    }
     // Arbitrary y of A (about half are not on the curve), flags toggled.
     for n in 0..50u8 {
         let mut job = jobs[usize::from(n)];

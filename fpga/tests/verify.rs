@@ -1,8 +1,8 @@
 //! The whole simulated verifier (`rtl/verify_top.v` through the driver and
-//! the `fpga-sim` backend) against the CPU reference's strict rule: RFC 8032,
-//! the speccheck cases (from `../shared/vectors` when present), every
-//! small-order encoding as A and as R, and seeded random and mutated cases;
-//! plus the cycle figures the issue sets bars on.
+//! the `fpga-sim` backend) against the CPU reference under every rule:
+//! RFC 8032, the speccheck cases (from `../shared/vectors` when present),
+//! every small-order encoding as A and as R, and seeded random and mutated
+//! cases; plus the cycle figures the issue sets bars on.
 #![cfg(feature = "verilator")]
 
 mod common;
@@ -15,18 +15,29 @@ use rampart_fpga::microcode::ResultCode;
 use rampart_sigverify::backend::{Backend, CpuBackend, CpuConfig};
 use rampart_sigverify::{Rule, SigError};
 
-/// Random and mutated cases simulated by the test (the bench runs more).
+/// Random and mutated cases simulated under the strict rule (the long run
+/// does more).
 const RANDOM_CASES: usize = 2000;
+/// Random and mutated cases simulated under each cofactored rule.
+const RANDOM_CASES_COFACTORED: usize = 800;
 
-/// Runs `cases` through one simulated card, all in flight, and returns how
-/// many hardware verdicts differ from the CPU reference.
+/// Runs `cases` through one simulated card under every rule, all in flight,
+/// and returns how many hardware verdicts differ from the CPU reference.
 fn mismatches(cases: &[Case]) -> usize {
+    Rule::ALL
+        .into_iter()
+        .map(|rule| mismatches_under(rule, cases))
+        .sum()
+}
+
+/// As [`mismatches`], under one rule.
+fn mismatches_under(rule: Rule, cases: &[Case]) -> usize {
     let mut driver = Driver::new(SimDevice::new().expect("simulated card"), 32);
     let wire: Vec<_> = cases.iter().map(Case::wire).collect();
-    let codes = driver.verify_all(&wire).expect("device works");
+    let codes = driver.verify_all(rule, &wire).expect("device works");
     let mut bad = 0;
     for (i, (case, code)) in cases.iter().zip(&codes).enumerate() {
-        let expected = case.expected();
+        let expected = case.expected_under(rule);
         assert_ne!(
             *code,
             ResultCode::Internal,
@@ -36,7 +47,7 @@ fn mismatches(cases: &[Case]) -> usize {
         if (*code == ResultCode::Pass) != expected.is_ok() {
             bad += 1;
             eprintln!(
-                "case {i} ({}): hardware {code:?}, cpu {expected:?}",
+                "{rule} case {i} ({}): hardware {code:?}, cpu {expected:?}",
                 case.note
             );
         }
@@ -168,7 +179,31 @@ fn random_and_mutated_cases_match_the_cpu() {
     ] {
         assert!(reasons.contains(&reason), "no case rejected for {reason:?}");
     }
-    assert_eq!(mismatches(&cases), 0);
+    assert_eq!(mismatches_under(Rule::Strict, &cases), 0);
+}
+
+#[test]
+fn random_and_mutated_cases_match_the_cpu_under_the_cofactored_rules() {
+    let mut rng = SplitMix64(0xc0fa_0001);
+    let cases = cases::generate(&mut rng, RANDOM_CASES_COFACTORED);
+    let strict = cases.iter().filter(|c| c.expected().is_ok()).count();
+    for rule in [Rule::Zip215, Rule::Zip215Amended] {
+        let accepted = cases
+            .iter()
+            .filter(|c| c.expected_under(rule).is_ok())
+            .count();
+        eprintln!(
+            "{rule}: {accepted} of {} accepted (strict {strict})",
+            cases.len()
+        );
+        assert_eq!(mismatches_under(rule, &cases), 0, "{rule}");
+    }
+    // The generator reaches where zip215 accepts what strict rejects.
+    let zip215 = cases
+        .iter()
+        .filter(|c| c.expected_under(Rule::Zip215).is_ok())
+        .count();
+    assert!(zip215 > strict);
 }
 
 /// The long differential run: `RAMPART_FPGA_CASES` (default 20,000) random
@@ -203,8 +238,8 @@ fn backend_matches_the_cpu_backend_including_reasons() {
         fpga.verify_signatures(rule, &inputs, &mut got);
         assert_eq!(got, want, "{rule}");
     }
-    // Only the strict pass went through the simulated card.
-    assert_eq!(fpga.hardware_verdicts(), inputs.len() as u64);
+    // Every rule went through the simulated card.
+    assert_eq!(fpga.hardware_verdicts(), 3 * inputs.len() as u64);
     assert_eq!(fpga.name(), "fpga-sim");
 }
 
@@ -220,10 +255,10 @@ fn completions_come_back_by_tag_out_of_order() {
     assert_eq!(fast.expected(), Err(SigError::PubkeyInvalid));
     let mut driver = Driver::new(SimDevice::new().expect("simulated card"), 4);
     let slow_tag = driver
-        .submit(&slow.pubkey, &slow.signature, &slow.message)
+        .submit(Rule::Strict, &slow.pubkey, &slow.signature, &slow.message)
         .unwrap();
     let fast_tag = driver
-        .submit(&fast.pubkey, &fast.signature, &fast.message)
+        .submit(Rule::Strict, &fast.pubkey, &fast.signature, &fast.message)
         .unwrap();
     let first = driver.wait().unwrap().unwrap();
     let second = driver.wait().unwrap().unwrap();
@@ -244,12 +279,12 @@ fn cycle_budget_alone_and_at_steady_state() {
         .collect();
     // Alone: one verification, nothing else in flight.
     let mut alone = Driver::new(SimDevice::new().expect("simulated card"), 1);
-    alone.verify_all(&[honest[0].wire()]).unwrap();
+    alone.verify_all(Rule::Strict, &[honest[0].wire()]).unwrap();
     let latency = alone.device().stats().max_latency;
     // Full: 32 outstanding, 16 in the engine.
     let mut full = Driver::new(SimDevice::new().expect("simulated card"), 32);
     let wire: Vec<_> = honest.iter().map(Case::wire).collect();
-    let codes = full.verify_all(&wire).unwrap();
+    let codes = full.verify_all(Rule::Strict, &wire).unwrap();
     assert!(codes.iter().all(|c| *c == ResultCode::Pass));
     let done = full.device().completion_cycles();
     // Each context finishes once per round of 16 completions; skip the first

@@ -13,6 +13,7 @@ pub use ring::Ring;
 pub use sim_device::{SimDevice, SimStats};
 
 use crate::microcode::ResultCode;
+use rampart_sigverify::rule::Rule;
 
 /// Largest message the core hashes, in bytes.
 pub const MAX_MESSAGE: usize = 4096;
@@ -22,6 +23,8 @@ pub const MAX_MESSAGE: usize = 4096;
 pub struct Descriptor {
     /// Chosen by the driver; echoed in the completion.
     pub tag: u16,
+    /// The rule to verify under.
+    pub rule: Rule,
     /// Public key bytes.
     pub pubkey: [u8; 32],
     /// Signature bytes (R ‖ S).
@@ -125,7 +128,8 @@ impl<D: Device> Driver<D> {
         self.in_flight
     }
 
-    /// Queues one signature and returns its tag.
+    /// Queues one signature, to be verified under `rule`, and returns its
+    /// tag.
     ///
     /// # Errors
     ///
@@ -133,6 +137,7 @@ impl<D: Device> Driver<D> {
     /// as many verifications as the rings hold are outstanding.
     pub fn submit(
         &mut self,
+        rule: Rule,
         pubkey: &[u8; 32],
         signature: &[u8; 64],
         message: &[u8],
@@ -150,6 +155,7 @@ impl<D: Device> Driver<D> {
         }
         let descriptor = Descriptor {
             tag: tag as u16,
+            rule,
             pubkey: *pubkey,
             signature: *signature,
             message: message.to_vec(),
@@ -199,8 +205,9 @@ impl<D: Device> Driver<D> {
         }
     }
 
-    /// Verifies every input `(pubkey, signature, message)`, keeping the
-    /// rings as full as they go, and returns the codes in input order.
+    /// Verifies every input `(pubkey, signature, message)` under `rule`,
+    /// keeping the rings as full as they go, and returns the codes in input
+    /// order.
     ///
     /// # Errors
     ///
@@ -208,6 +215,7 @@ impl<D: Device> Driver<D> {
     /// [`wait`](Self::wait).
     pub fn verify_all(
         &mut self,
+        rule: Rule,
         inputs: &[(&[u8; 32], &[u8; 64], &[u8])],
     ) -> Result<Vec<ResultCode>, DriverError> {
         if let Some((_, _, msg)) = inputs.iter().find(|(_, _, m)| m.len() > MAX_MESSAGE) {
@@ -220,7 +228,7 @@ impl<D: Device> Driver<D> {
         while done < inputs.len() {
             while next < inputs.len() && self.in_flight < self.outstanding.len() {
                 let (pk, sig, msg) = inputs[next];
-                let tag = self.submit(pk, sig, msg)?;
+                let tag = self.submit(rule, pk, sig, msg)?;
                 owner[usize::from(tag)] = next;
                 next += 1;
             }

@@ -5,6 +5,16 @@
 use super::{Completion, Descriptor, Device, Ring};
 use crate::microcode::ResultCode;
 use crate::sim::{SimError, VerifySim, WireRequest};
+use rampart_sigverify::rule::Rule;
+
+/// The rule's code on the `req_rule` pins.
+fn rule_code(rule: Rule) -> u8 {
+    match rule {
+        Rule::Strict => 0,
+        Rule::Zip215 => 1,
+        Rule::Zip215Amended => 2,
+    }
+}
 
 /// Cycle accounting of a simulated device since creation.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -95,6 +105,7 @@ impl Device for SimDevice {
                         pubkey: d.pubkey,
                         signature: d.signature,
                         len: d.message.len() as u16,
+                        rule: rule_code(d.rule),
                     }));
                     self.sim.set_msg(None);
                     offered_header = true;

@@ -7,8 +7,9 @@
 //! * two pre-adders: `pa = Ra op Rb`, `pb = Rc op Rd` with op ∈ {pass, +, −}
 //!   mod p; `pa` may be written to bank P, `pb` to bank Q;
 //! * the multiplier: `M[md] = pa · pb`;
-//! * a flag update (from `pa`) and a control op (jump, digit dispatch, loop,
-//!   finish with a result code), evaluated on the flag as it was before this
+//! * a flag update (from `pa`, or the job's rule and encoding flags) and a
+//!   control op (jump, branch on the flag, digit dispatch, loop, finish with
+//!   a result code), evaluated on the flag as it was before this
 //!   instruction.
 
 /// Registers per bank and context.
@@ -105,6 +106,18 @@ pub enum Flag {
     MatchR = 4,
     /// f ← S ≥ L (from the front end).
     SBad = 5,
+    /// f ← the job is under a cofactored rule (zip215 or amended).
+    Cofactored = 6,
+    /// f ← the job is under plain zip215 (any A order allowed).
+    Zip215 = 7,
+    /// f ← amended rule ∧ A's y was ≥ p.
+    AmendedBadA = 8,
+    /// f ← amended rule ∧ R's y was ≥ p.
+    AmendedBadR = 9,
+    /// f ← parity(pa) ⊕ sign bit of R.
+    ParityR = 10,
+    /// f ← the job is under the amended rule.
+    Amended = 11,
 }
 
 /// Whether the instruction's writes happen.
@@ -135,6 +148,10 @@ pub enum Ctrl {
     DoneIfF(u8),
     /// Finish with a result code if the flag is clear.
     DoneIfNotF(u8),
+    /// Jump if the flag is set.
+    BrIfF(u16),
+    /// Jump if the flag is clear.
+    BrIfNotF(u16),
 }
 
 impl Ctrl {
@@ -147,6 +164,8 @@ impl Ctrl {
             Ctrl::Done(c) => (4, c.into()),
             Ctrl::DoneIfF(c) => (5, c.into()),
             Ctrl::DoneIfNotF(c) => (6, c.into()),
+            Ctrl::BrIfF(t) => (7, t),
+            Ctrl::BrIfNotF(t) => (8, t),
         }
     }
 
@@ -158,6 +177,8 @@ impl Ctrl {
             4 => Ctrl::Done(t as u8),
             5 => Ctrl::DoneIfF(t as u8),
             6 => Ctrl::DoneIfNotF(t as u8),
+            7 => Ctrl::BrIfF(t),
+            8 => Ctrl::BrIfNotF(t),
             _ => Ctrl::Next,
         }
     }
@@ -209,7 +230,8 @@ impl Instr {
     /// The instruction word. Bit layout (LSB first): pa op [1:0], ra [8:2],
     /// rb [15:9], pb op [17:16], rc [24:18], rd [31:25], wa_en [32],
     /// wa [37:33], wb_en [38], wb [43:39], m_en [44], md [49:45], cond
-    /// [51:50], flag [54:52], ctrl [57:55], target [68:58].
+    /// [51:50], flag bits 2:0 [54:52], ctrl bits 2:0 [57:55], target
+    /// [68:58], flag bit 3 [69], ctrl bit 3 [70].
     pub fn encode(&self) -> u128 {
         let (pa_op, ra, rb) = self.pa.fields();
         let (pb_op, rc, rd) = self.pb.fields();
@@ -230,9 +252,11 @@ impl Instr {
             | opt(self.wb) << 38
             | opt(self.md) << 44
             | (self.cond as u128) << 50
-            | (self.flag as u128) << 52
-            | u128::from(ctrl) << 55
+            | ((self.flag as u128) & 7) << 52
+            | u128::from(ctrl & 7) << 55
             | u128::from(target & 0x7ff) << 58
+            | ((self.flag as u128) >> 3) << 69
+            | u128::from(ctrl >> 3) << 70
     }
 
     /// Decodes an instruction word (inverse of [`encode`](Self::encode)).
@@ -251,15 +275,21 @@ impl Instr {
                 2 => Cond::IfNotF,
                 _ => Cond::Always,
             },
-            flag: match bits(52, 3) {
+            flag: match bits(52, 3) | bits(69, 1) << 3 {
                 1 => Flag::Zero,
                 2 => Flag::ZeroOr,
                 3 => Flag::ParityA,
                 4 => Flag::MatchR,
                 5 => Flag::SBad,
+                6 => Flag::Cofactored,
+                7 => Flag::Zip215,
+                8 => Flag::AmendedBadA,
+                9 => Flag::AmendedBadR,
+                10 => Flag::ParityR,
+                11 => Flag::Amended,
                 _ => Flag::Keep,
             },
-            ctrl: Ctrl::from_fields(bits(55, 3) as u8, bits(58, 11)),
+            ctrl: Ctrl::from_fields((bits(55, 3) | bits(70, 1) << 3) as u8, bits(58, 11)),
         }
     }
 }

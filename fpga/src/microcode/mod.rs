@@ -21,10 +21,13 @@ pub enum ResultCode {
     PubkeySmallOrder = 2,
     /// S ≥ L.
     SNonCanonical = 3,
-    /// compress([S]B − [k]A) differs from R's bytes.
+    /// compress([S]B − [k]A) differs from R's bytes (strict), or
+    /// [8]([S]B − [k]A − R) is not the identity (cofactored rules).
     Equation = 4,
-    /// The recomputed R is of small order.
+    /// The recomputed R (strict) or R itself (amended) is of small order.
     RSmallOrder = 5,
+    /// R does not decompress, or (amended) its y is not reduced.
+    RInvalid = 6,
     /// The engine reached a ROM word that is never meant to run.
     Internal = 7,
 }
@@ -39,6 +42,7 @@ impl ResultCode {
             3 => ResultCode::SNonCanonical,
             4 => ResultCode::Equation,
             5 => ResultCode::RSmallOrder,
+            6 => ResultCode::RInvalid,
             _ => ResultCode::Internal,
         }
     }

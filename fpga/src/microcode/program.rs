@@ -1,11 +1,13 @@
 //! The strict-rule verify program, written with a tiny assembler.
 //!
 //! Per signature (one context): decompress A with the (u/v)^((p+3)/8) trick,
-//! reject small-order A ([8]A = identity) and S ≥ L, build the 15-entry joint
-//! table i·B + j·(−A) (entries with j = 0 are constants), run 127 two-bit
-//! joint windows of [S]B + [k](−A) (double, double, add one table entry),
-//! convert to affine with one inversion, compare with R's encoding, and reject
-//! a small-order result.
+//! reject small-order A ([8]A = identity; not under zip215) and S ≥ L, build
+//! the 15-entry joint table i·B + j·(−A) (entries with j = 0 are constants),
+//! run 127 two-bit joint windows of [S]B + [k](−A) (double, double, add one
+//! table entry). Strict rule: convert to affine with one inversion, compare
+//! with R's encoding, and reject a small-order result. Cofactored rules:
+//! decompress R before the loop (amended: reduced y, not of small order),
+//! add −R at the end and test [8](…) for the identity.
 
 use super::isa::{Bank, Cond, Ctrl, Flag, Instr, Pre, Reg};
 use super::{consts::*, ResultCode, ROM_DEPTH};
@@ -50,6 +52,15 @@ const M_ZINV: Reg = m(24);
 const M_AX: Reg = m(25);
 const M_AY: Reg = m(26);
 const M_NXY: Reg = m(27);
+
+/// −R in cached form (cofactored rules), built before the scalar loop, which
+/// leaves these registers alone.
+const MINUS_R: Cached = Cached {
+    ypx: p(22),
+    ymx: q(22),
+    t2d: m(31),
+    z2: C_TWO,
+};
 
 // Banks P and Q: table Y+X, Y−X and 2Z, then temporaries.
 const P_U: Reg = p(24);
@@ -275,6 +286,70 @@ impl Asm {
         self.emit(z2);
     }
 
+    /// Decompresses the point with y in `y` (reduced) and the sign bit the
+    /// `parity` flag op compares with, leaving −x in `P_NX`; finishes with
+    /// `code` if y is not on the curve.
+    fn decompress(&mut self, y: Reg, parity: Flag, code: ResultCode) {
+        // u = y^2 − 1, v = d·y^2 + 1, x = u·v^3·(u·v^7)^((p−5)/8).
+        self.sq(M_Y2, y);
+        self.mulr(M_DY2, M_Y2, C_D);
+        self.emit(Instr {
+            pa: Pre::Sub(M_Y2, C_ONE),
+            pb: Pre::Add(M_DY2, C_ONE),
+            wa: Some(P_U.index),
+            wb: Some(Q_V.index),
+            ..Instr::default()
+        });
+        self.sq(M_V2, Q_V);
+        self.mulr(M_V3, M_V2, Q_V);
+        self.sq(M_V6, M_V3);
+        self.mulr(M_V7, M_V6, Q_V);
+        self.mulr(M_UV3, P_U, M_V3);
+        self.mulr(M_UV7, P_U, M_V7);
+        self.pow22523(M_POW, M_UV7, [MA, MB, MC, MD]);
+        self.mulr(M_X, M_UV3, M_POW);
+        self.sq(M_X2, M_X);
+        self.mulr(M_VX2, Q_V, M_X2);
+        // v·x^2 = −u: multiply x by sqrt(−1). Neither ±u: not a point.
+        self.flag(Pre::Add(M_VX2, P_U), Flag::Zero);
+        self.emit(Instr {
+            pa: Pre::Pass(M_X),
+            pb: Pre::Pass(C_SQRTM1),
+            md: Some(M_X.index),
+            cond: Cond::IfF,
+            ..Instr::default()
+        });
+        self.flag(Pre::Sub(M_VX2, P_U), Flag::ZeroOr);
+        self.emit(Instr {
+            pa: Pre::Pass(M_X),
+            flag: parity,
+            ctrl: Ctrl::DoneIfNotF(code as u8),
+            ..Instr::default()
+        });
+        // nx = −x when x already has the sign bit's parity, else x.
+        self.emit(Instr {
+            pa: Pre::Sub(C_ZERO, M_X),
+            wa: Some(P_NX.index),
+            ..Instr::default()
+        });
+        self.emit(Instr {
+            pa: Pre::Add(M_X, C_ZERO),
+            wa: Some(P_NX.index),
+            cond: Cond::IfF,
+            ..Instr::default()
+        });
+    }
+
+    /// Finishes with `code` if (nx, y) is of small order: [8]P = identity
+    /// iff its X is zero after three doublings. Uses X, Y, Z.
+    fn small_order_check(&mut self, nx: Reg, y: Reg, code: ResultCode) {
+        self.dbl([nx, y, C_ONE], [X, Y, Z], None);
+        self.dbl([X, Y, Z], [X, Y, Z], None);
+        self.dbl([X, Y, Z], [X, Y, Z], None);
+        self.flag(Pre::Pass(X), Flag::Zero);
+        self.ctrl(Ctrl::DoneIfF(code as u8));
+    }
+
     /// A flag-only instruction on pre-adder A.
     fn flag(&mut self, pa: Pre, flag: Flag) {
         self.emit(Instr {
@@ -305,63 +380,19 @@ pub fn assemble() -> Vec<Instr> {
     let mut a = Asm { code: Vec::new() };
     let pow_tmp = [MA, MB, MC, MD];
 
-    // --- Decompress A: u = y^2 − 1, v = d·y^2 + 1, x = u·v^3·(u·v^7)^((p−5)/8).
-    a.sq(M_Y2, C_YA);
-    a.mulr(M_DY2, M_Y2, C_D);
-    a.emit(Instr {
-        pa: Pre::Sub(M_Y2, C_ONE),
-        pb: Pre::Add(M_DY2, C_ONE),
-        wa: Some(P_U.index),
-        wb: Some(Q_V.index),
-        ..Instr::default()
-    });
-    a.sq(M_V2, Q_V);
-    a.mulr(M_V3, M_V2, Q_V);
-    a.sq(M_V6, M_V3);
-    a.mulr(M_V7, M_V6, Q_V);
-    a.mulr(M_UV3, P_U, M_V3);
-    a.mulr(M_UV7, P_U, M_V7);
-    a.pow22523(M_POW, M_UV7, pow_tmp);
-    a.mulr(M_X, M_UV3, M_POW);
-    a.sq(M_X2, M_X);
-    a.mulr(M_VX2, Q_V, M_X2);
-    // v·x^2 = −u: multiply x by sqrt(−1). Neither ±u: not a point.
-    a.flag(Pre::Add(M_VX2, P_U), Flag::Zero);
-    a.emit(Instr {
-        pa: Pre::Pass(M_X),
-        pb: Pre::Pass(C_SQRTM1),
-        md: Some(M_X.index),
-        cond: Cond::IfF,
-        ..Instr::default()
-    });
-    a.flag(Pre::Sub(M_VX2, P_U), Flag::ZeroOr);
-    a.emit(Instr {
-        pa: Pre::Pass(M_X),
-        flag: Flag::ParityA,
-        ctrl: Ctrl::DoneIfNotF(ResultCode::PubkeyInvalid as u8),
-        ..Instr::default()
-    });
-    // −A = (nx, y): nx = −x when x already has the sign bit's parity, else x.
-    a.emit(Instr {
-        pa: Pre::Sub(C_ZERO, M_X),
-        wa: Some(P_NX.index),
-        ..Instr::default()
-    });
-    a.emit(Instr {
-        pa: Pre::Add(M_X, C_ZERO),
-        wa: Some(P_NX.index),
-        cond: Cond::IfF,
-        ..Instr::default()
-    });
-
-    // --- Small-order A: [8](−A) = identity iff its X is zero.
-    a.dbl([P_NX, C_YA, C_ONE], [X, Y, Z], None);
-    a.dbl([X, Y, Z], [X, Y, Z], None);
-    a.dbl([X, Y, Z], [X, Y, Z], None);
-    a.flag(Pre::Pass(X), Flag::Zero);
+    // --- Decompress A; reject a small-order A unless the rule is zip215,
+    // a non-reduced A under the amended rule, and S >= L.
+    a.decompress(C_YA, Flag::ParityA, ResultCode::PubkeyInvalid);
+    let skip_small_a = a.here();
+    a.flag(Pre::Pass(C_ZERO), Flag::Zip215);
+    a.ctrl(Ctrl::BrIfF(0)); // patched below
+    a.small_order_check(P_NX, C_YA, ResultCode::PubkeySmallOrder);
+    let after_small_a = a.here();
+    a.code[usize::from(skip_small_a) + 1].ctrl = Ctrl::BrIfF(after_small_a);
+    a.flag(Pre::Pass(C_ZERO), Flag::AmendedBadA);
     a.emit(Instr {
         flag: Flag::SBad,
-        ctrl: Ctrl::DoneIfF(ResultCode::PubkeySmallOrder as u8),
+        ctrl: Ctrl::DoneIfF(ResultCode::PubkeyInvalid as u8),
         ..Instr::default()
     });
     a.ctrl(Ctrl::DoneIfF(ResultCode::SNonCanonical as u8));
@@ -394,6 +425,35 @@ pub fn assemble() -> Vec<Instr> {
         }
     }
 
+    // --- Cofactored rules: decompress R (amended: reduced y, not of small
+    // order) and keep −R in cached form for the end.
+    let to_loop = a.here();
+    a.flag(Pre::Pass(C_ZERO), Flag::Cofactored);
+    a.ctrl(Ctrl::BrIfNotF(0)); // patched below
+    a.decompress(C_YR, Flag::ParityR, ResultCode::RInvalid);
+    a.flag(Pre::Pass(C_ZERO), Flag::AmendedBadR);
+    a.emit(Instr {
+        flag: Flag::Amended,
+        ctrl: Ctrl::DoneIfF(ResultCode::RInvalid as u8),
+        ..Instr::default()
+    });
+    let skip_small_r = a.here();
+    a.ctrl(Ctrl::BrIfNotF(0)); // patched below
+    a.small_order_check(P_NX, C_YR, ResultCode::RSmallOrder);
+    let cache_r = a.here();
+    a.code[usize::from(skip_small_r)].ctrl = Ctrl::BrIfNotF(cache_r);
+    a.emit(Instr {
+        pa: Pre::Add(C_YR, P_NX),
+        pb: Pre::Sub(C_YR, P_NX),
+        wa: Some(MINUS_R.ypx.index),
+        wb: Some(MINUS_R.ymx.index),
+        ..Instr::default()
+    });
+    a.mulr(M_NXY, P_NX, C_YR);
+    a.mulr(MINUS_R.t2d, M_NXY, C_D2);
+    let loop_init = a.here();
+    a.code[usize::from(to_loop) + 1].ctrl = Ctrl::BrIfNotF(loop_init);
+
     // --- [S]B + [k](−A), two bits of each scalar per window, from the top.
     a.mulr(X, C_ZERO, C_ONE);
     a.mulr(Y, C_ONE, C_ONE);
@@ -410,21 +470,42 @@ pub fn assemble() -> Vec<Instr> {
         while a.here() < start {
             a.ctrl(Ctrl::Done(ResultCode::Internal as u8));
         }
-        if idx == 0 {
+        exit_jumps.push(if idx == 0 {
+            // The doubling before left T valid.
             a.ctrl(Ctrl::Loop(top));
+            a.code.len()
         } else {
             a.add([X, Y, Z, T], table(idx / 4, idx % 4), [X, Y, Z], None);
             a.ctrl_last(Ctrl::Loop(top));
+            // Leaving after an addition: complete its T on the way out.
+            a.code.len()
+        });
+        if idx == 0 {
+            a.ctrl(Ctrl::Jmp(0));
+        } else {
+            a.mulr(T, ADD_E, ADD_H);
         }
-        exit_jumps.push(a.code.len());
-        a.ctrl(Ctrl::Jmp(0));
     }
     let exit = a.here();
     for at in exit_jumps {
         a.code[at].ctrl = Ctrl::Jmp(exit);
     }
 
-    // --- Affine y and x parity against R's encoding.
+    // --- Cofactored rules: [8]([S]B − [k]A − R) = identity.
+    let to_strict = a.here();
+    a.flag(Pre::Pass(C_ZERO), Flag::Cofactored);
+    a.ctrl(Ctrl::BrIfNotF(0)); // patched below
+    a.add([X, Y, Z, T], MINUS_R, [X, Y, Z], None);
+    a.dbl([X, Y, Z], [X, Y, Z], None);
+    a.dbl([X, Y, Z], [X, Y, Z], None);
+    a.dbl([X, Y, Z], [X, Y, Z], None);
+    a.flag(Pre::Pass(X), Flag::Zero);
+    a.ctrl(Ctrl::DoneIfNotF(ResultCode::Equation as u8));
+    a.ctrl(Ctrl::Done(ResultCode::Pass as u8));
+    let strict = a.here();
+    a.code[usize::from(to_strict) + 1].ctrl = Ctrl::BrIfNotF(strict);
+
+    // --- Strict: affine y and x parity against R's encoding.
     a.invert(M_ZINV, Z, pow_tmp);
     a.mulr(M_AX, X, M_ZINV);
     a.mulr(M_AY, Y, M_ZINV);

@@ -101,7 +101,10 @@ impl EngineSim {
         let flags = u8::from(job.sign_a)
             | u8::from(job.sign_r) << 1
             | u8::from(job.r_bad) << 2
-            | u8::from(job.s_bad) << 3;
+            | u8::from(job.s_bad) << 3
+            | u8::from(job.cofactored) << 4
+            | u8::from(job.amended) << 5
+            | u8::from(job.a_bad) << 6;
         // Safety: `m` is the live model owned by `self`.
         unsafe {
             for (which, value) in fields.into_iter().enumerate() {

@@ -10,7 +10,7 @@ extern "C" {
     fn rampart_verify_top_new() -> *mut c_void;
     fn rampart_verify_top_free(m: *mut c_void);
     fn rampart_verify_top_set_rst(m: *mut c_void, v: u8);
-    fn rampart_verify_top_set_req(m: *mut c_void, valid: u8, tag: u16, len: u16);
+    fn rampart_verify_top_set_req(m: *mut c_void, valid: u8, tag: u16, len: u16, rule: u8);
     fn rampart_verify_top_set_pubkey_word(m: *mut c_void, i: u32, v: u64);
     fn rampart_verify_top_set_sig_word(m: *mut c_void, i: u32, v: u64);
     fn rampart_verify_top_set_msg(m: *mut c_void, valid: u8, data: u64);
@@ -82,6 +82,8 @@ pub struct WireRequest {
     pub signature: [u8; 64],
     /// Message length in bytes (at most 4096).
     pub len: u16,
+    /// Rule code: 0 strict, 1 zip215, 2 zip215 amended.
+    pub rule: u8,
 }
 
 /// A simulated `verify_top`: owns one model, reset on creation, counts
@@ -154,7 +156,7 @@ impl VerifySim {
         // Safety: `m` is the live model owned by `self`.
         unsafe {
             match req {
-                None => rampart_verify_top_set_req(m, 0, 0, 0),
+                None => rampart_verify_top_set_req(m, 0, 0, 0, 0),
                 Some(r) => {
                     for (i, c) in r.pubkey.chunks_exact(8).enumerate() {
                         rampart_verify_top_set_pubkey_word(m, i as u32, le_word(c));
@@ -162,7 +164,7 @@ impl VerifySim {
                     for (i, c) in r.signature.chunks_exact(8).enumerate() {
                         rampart_verify_top_set_sig_word(m, i as u32, le_word(c));
                     }
-                    rampart_verify_top_set_req(m, 1, r.tag, r.len);
+                    rampart_verify_top_set_req(m, 1, r.tag, r.len, r.rule);
                 }
             }
         }

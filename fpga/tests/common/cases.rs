@@ -36,7 +36,12 @@ impl Case {
 
     /// The CPU reference's strict verdict.
     pub fn expected(&self) -> rampart_sigverify::SigVerdict {
-        rampart_sigverify::ed25519::verify(rampart_sigverify::Rule::Strict, &self.input())
+        self.expected_under(rampart_sigverify::Rule::Strict)
+    }
+
+    /// The CPU reference's verdict under `rule`.
+    pub fn expected_under(&self, rule: rampart_sigverify::Rule) -> rampart_sigverify::SigVerdict {
+        rampart_sigverify::ed25519::verify(rule, &self.input())
     }
 }
 
