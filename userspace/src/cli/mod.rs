@@ -97,8 +97,8 @@ fn make_backend(
     }
 }
 
-/// The simulated FPGA verifier (strict rule on the simulated card; other
-/// rules on the CPU, see `rampart_fpga::backend`).
+/// The simulated FPGA verifier: every rule's verdicts from the simulated
+/// card (see `rampart_fpga::backend`).
 #[cfg(feature = "fpga-sim")]
 pub(crate) fn fpga_sim_backend() -> anyhow::Result<Box<dyn rampart_sigverify::backend::Backend>> {
     Ok(Box::new(rampart_fpga::backend::FpgaSimBackend::try_new()?))
