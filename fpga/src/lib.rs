@@ -1,6 +1,6 @@
-//! Rampart's FPGA ed25519 verification core (strict rule, as Agave's
-//! `verify_strict`): Verilog in `rtl/`, simulated with Verilator and driven
-//! from Rust.
+//! Rampart's FPGA ed25519 verification core (the strict rule, as Agave's
+//! `verify_strict`, and the zip215 and amended zip215 rules): Verilog in
+//! `rtl/`, simulated with Verilator and driven from Rust.
 //!
 //! * RTL: `sha512.v` (compression, one round per clock), `sha512_msg.v`
 //!   (SHA-512 of R ‖ A ‖ message with the padding in RTL), `scalar_reduce.v`
