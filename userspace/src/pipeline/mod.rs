@@ -87,7 +87,7 @@ pub struct PipelineConfig {
     /// `strict`, `zip215` or `zip215-amended`.
     #[serde(deserialize_with = "from_str")]
     pub rule: Rule,
-    /// `cpu` (or `fpga-sim` once built).
+    /// `cpu`, or `fpga-sim` (the simulated FPGA card; cargo feature `fpga-sim`).
     #[serde(deserialize_with = "from_str")]
     pub backend: BackendKind,
     /// The CPU backend's path: `auto` (Rampart's vector engine where the CPU
