@@ -191,11 +191,11 @@ pub struct Instr {
     pub pa: Pre,
     /// Pre-adder B (multiplier operand b).
     pub pb: Pre,
-    /// Write `pa` to P[index].
+    /// Write `pa` to `P[index]`.
     pub wa: Option<u8>,
-    /// Write `pb` to Q[index].
+    /// Write `pb` to `Q[index]`.
     pub wb: Option<u8>,
-    /// Write `pa · pb` to M[index].
+    /// Write `pa · pb` to `M[index]`.
     pub md: Option<u8>,
     /// Gate on all three writes.
     pub cond: Cond,
@@ -227,11 +227,12 @@ impl Default for Instr {
 pub const INSTR_BITS: u32 = 72;
 
 impl Instr {
-    /// The instruction word. Bit layout (LSB first): pa op [1:0], ra [8:2],
-    /// rb [15:9], pb op [17:16], rc [24:18], rd [31:25], wa_en [32],
-    /// wa [37:33], wb_en [38], wb [43:39], m_en [44], md [49:45], cond
-    /// [51:50], flag bits 2:0 [54:52], ctrl bits 2:0 [57:55], target
-    /// [68:58], flag bit 3 [69], ctrl bit 3 [70].
+    /// The instruction word. Bit layout (LSB first): `pa op [1:0]`,
+    /// `ra [8:2]`, `rb [15:9]`, `pb op [17:16]`, `rc [24:18]`, `rd [31:25]`,
+    /// `wa_en [32]`, `wa [37:33]`, `wb_en [38]`, `wb [43:39]`, `m_en [44]`,
+    /// `md [49:45]`, `cond [51:50]`, `flag bits 2:0 [54:52]`,
+    /// `ctrl bits 2:0 [57:55]`, `target [68:58]`, `flag bit 3 [69]`,
+    /// `ctrl bit 3 [70]`.
     pub fn encode(&self) -> u128 {
         let (pa_op, ra, rb) = self.pa.fields();
         let (pb_op, rc, rd) = self.pb.fields();

@@ -21,8 +21,8 @@ pub enum ResultCode {
     PubkeySmallOrder = 2,
     /// S ≥ L.
     SNonCanonical = 3,
-    /// compress([S]B − [k]A) differs from R's bytes (strict), or
-    /// [8]([S]B − [k]A − R) is not the identity (cofactored rules).
+    /// compress(\[S\]B − \[k\]A) differs from R's bytes (strict), or
+    /// \[8\](\[S\]B − \[k\]A − R) is not the identity (cofactored rules).
     Equation = 4,
     /// The recomputed R (strict) or R itself (amended) is of small order.
     RSmallOrder = 5,

@@ -1,13 +1,13 @@
 //! The strict-rule verify program, written with a tiny assembler.
 //!
 //! Per signature (one context): decompress A with the (u/v)^((p+3)/8) trick,
-//! reject small-order A ([8]A = identity; not under zip215) and S ≥ L, build
+//! reject small-order A (\[8\]A = identity; not under zip215) and S ≥ L, build
 //! the 15-entry joint table i·B + j·(−A) (entries with j = 0 are constants),
-//! run 127 two-bit joint windows of [S]B + [k](−A) (double, double, add one
+//! run 127 two-bit joint windows of \[S\]B + \[k\](−A) (double, double, add one
 //! table entry). Strict rule: convert to affine with one inversion, compare
 //! with R's encoding, and reject a small-order result. Cofactored rules:
 //! decompress R before the loop (amended: reduced y, not of small order),
-//! add −R at the end and test [8](…) for the identity.
+//! add −R at the end and test \[8\](…) for the identity.
 
 use super::isa::{Bank, Cond, Ctrl, Flag, Instr, Pre, Reg};
 use super::{consts::*, ResultCode, ROM_DEPTH};
@@ -340,7 +340,7 @@ impl Asm {
         });
     }
 
-    /// Finishes with `code` if (nx, y) is of small order: [8]P = identity
+    /// Finishes with `code` if (nx, y) is of small order: \[8\]P = identity
     /// iff its X is zero after three doublings. Uses X, Y, Z.
     fn small_order_check(&mut self, nx: Reg, y: Reg, code: ResultCode) {
         self.dbl([nx, y, C_ONE], [X, Y, Z], None);

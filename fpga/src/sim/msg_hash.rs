@@ -4,6 +4,8 @@
 use std::ffi::c_void;
 use std::ptr::NonNull;
 
+use crate::driver::MAX_MESSAGE;
+
 extern "C" {
     fn rampart_sha512_msg_new() -> *mut c_void;
     fn rampart_sha512_msg_free(m: *mut c_void);
@@ -19,9 +21,6 @@ extern "C" {
     fn rampart_sha512_msg_eval(m: *mut c_void);
     fn rampart_sha512_msg_tick(m: *mut c_void);
 }
-
-/// Largest message the block takes, in bytes.
-pub const MAX_MESSAGE: usize = 4096;
 
 /// A simulated `sha512_msg` block: owns one model, reset on creation.
 pub struct MsgHashSim {
