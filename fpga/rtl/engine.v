@@ -7,11 +7,12 @@
 // and Q and feed the multiplier, whose product is written to bank M; a flag
 // update; and a control op (jump, branch on the flag, dispatch on the
 // current two-bit digits of S and k, window loop, finish with a result
-// code). A job carries its rule: strict, or cofactored (zip215, amended). A context's next
-// instruction issues 16 clocks after its previous one, longer than the whole
-// pipeline (fetch, decode/read, operand/pre-add, 7 multiplier stages, write),
-// so there are no hazards to check and no stalls: with all contexts busy the
-// multiplier takes one operand pair per clock.
+// code). A job carries its rule: strict, or cofactored (zip215, amended).
+// A context's next instruction issues 16 clocks after its previous one,
+// longer than the whole pipeline (fetch, decode/read, operand select, two
+// pre-adder stages, 7 multiplier stages, write), so there are no hazards to
+// check and no stalls: with all contexts busy the multiplier takes one
+// operand pair per clock.
 //
 // Pipeline for an instruction fetched at clock c:
 //   c     F: ROM read at pc[ctx]

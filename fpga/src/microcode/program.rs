@@ -1,4 +1,5 @@
-//! The strict-rule verify program, written with a tiny assembler.
+//! The verify program (strict, zip215 and amended zip215), written with a
+//! tiny assembler.
 //!
 //! Per signature (one context): decompress A with the (u/v)^((p+3)/8) trick,
 //! reject small-order A (\[8\]A = identity; not under zip215) and S ≥ L, build
