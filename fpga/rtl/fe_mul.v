@@ -20,7 +20,9 @@
 //   2. c[k] = sum over i + j = k of pp[i][j], k = 0..28   (29 x 38 bits,
 //      at most 15 terms per column)
 //   3. fold the upper columns with 2^255 = 19 (mod p):
-//      d[k] = c[k] + 19 * c[k+15] for k = 0..13, d[14] = c[14]  (15 x 43 bits)
+//      d[k] = c[k] + 19 * c[k+15] for k = 0..13, d[14] = c[14]  (15 x 43 bits;
+//      19 * c as shifts and adds, so the 225 partial products are the only
+//      DSP blocks)
 //   4. s = sum d[k] * 2^(17k); the limbs are packed into three non-overlapping
 //      vectors (k mod 3 = 0, 1, 2: 51-bit spacing > 43-bit limbs), so this is
 //      a three-operand add. s < 2^277.
@@ -109,8 +111,9 @@ module fe_mul (
             if (gk < LIMBS-1) begin : g_hi
                 wire [DW-1:0] lo_col = {{(DW-CW){1'b0}}, c_q[CW*gk +: CW]};
                 wire [DW-1:0] hi_col = {{(DW-CW){1'b0}}, c_q[CW*(gk+LIMBS) +: CW]};
+                // 19 * hi = 16 hi + 2 hi + hi: shifts and adds, no DSP.
                 always @(posedge clk) begin
-                    d_q[DW*gk +: DW] <= lo_col + hi_col * 43'd19;
+                    d_q[DW*gk +: DW] <= lo_col + (hi_col << 4) + (hi_col << 1) + hi_col;
                 end
             end else begin : g_top
                 always @(posedge clk) begin
