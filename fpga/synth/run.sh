@@ -7,6 +7,9 @@
 #
 #   fpga/synth/run.sh            # both
 #   fpga/synth/run.sh fe_mul     # just one top
+#   STA=1 fpga/synth/run.sh      # also Yosys's static timing (`sta`) on the
+#                                # mapped netlist: cell delays from Yosys's
+#                                # Xilinx models, no routing, a rough guide
 #
 # Logs go to fpga/synth/out/<top>.log (not committed).
 set -euo pipefail
@@ -38,6 +41,13 @@ summarize() {
 cd "$rtl"
 for top in ${tops[*]}; do
     start=$(date +%s)
-    yosys -q -l "$out/$top.log" -p "read_verilog ${sources[*]}; synth_xilinx -family xcup -top $top -flatten; stat" >/dev/null
+    sta=""
+    if [[ "${STA:-0}" == 1 ]]; then
+        sta="; read_verilog -lib -specify +/xilinx/cells_sim.v +/xilinx/cells_xtra.v; sta"
+    fi
+    yosys -q -l "$out/$top.log" -p "read_verilog ${sources[*]}; synth_xilinx -family xcup -top $top -flatten; stat$sta" >/dev/null
     printf '%-12s %s  (%ds)\n' "$top" "$(summarize "$out/$top.log")" "$(( $(date +%s) - start ))"
+    if [[ -n "$sta" ]]; then
+        grep -m1 'Latest arrival time' "$out/$top.log" | sed 's/^/             /'
+    fi
 done
