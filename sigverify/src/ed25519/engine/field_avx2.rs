@@ -4,9 +4,11 @@
 //!
 //! Same interface as `field_ifma`; the CPUs this serves (AVX2 without IFMA,
 //! e.g. AMD Zen 3, Intel before Ice Lake) get the same engine at a lower rate.
-//! Products come out with limbs at most 2^26 (2^25 + 2^16 for limb 1); sums
-//! and differences are carried once so their limbs stay below 2^27, which
-//! keeps every product term below 2^58 and a column of ten below 2^62.
+//! Products come out with limbs within their widths (limb 1 up to 2^25 +
+//! 2^17); sums and differences are carried once so their limbs stay within
+//! 2^width + 2^8. Then every `vpmuludq` operand (f, 2f, 4f, 19f, 19g) is below
+//! 2^32, every product term below 2^57 and every column below 2^60. Even at
+//! limbs of 2^27 a column stays below 2^63.
 
 use core::arch::x86_64::*;
 
@@ -89,6 +91,7 @@ impl Fe4 {
     /// the 52nd bit, which the arithmetic tolerates).
     #[target_feature(enable = "avx2")]
     pub(super) fn from_lanes(lanes: &[[u64; 5]; 4]) -> Fe4 {
+        debug_assert!(lanes.iter().flatten().all(|&l| l < 1 << 52));
         let mut v = [_mm256_setzero_si256(); 10];
         for k in 0..5 {
             let wide = _mm256_set_epi64x(

@@ -56,6 +56,8 @@ impl Fe4 {
     /// Element j from `lanes[j]`.
     #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
     pub(super) fn from_lanes(lanes: &[[u64; 5]; 4]) -> Fe4 {
+        // IFMA would silently drop bits 52 and up of a multiplicand.
+        debug_assert!(lanes.iter().flatten().all(|&l| l < 1 << 52));
         let mut v = [_mm256_setzero_si256(); 5];
         for (i, limb) in v.iter_mut().enumerate() {
             *limb = _mm256_set_epi64x(

@@ -4,8 +4,8 @@
 //! The types shared by every backend live here; the kernels themselves are
 //! [`define_kernels!`], instantiated by each field backend after its points.
 
-/// What the kernel needs of one signature: both encodings as sent and the two
-/// scalars as signed radix-16 digits.
+/// What the kernel needs of one signature: A's encoding as sent, k in signed
+/// radix 16 and S in signed radix 256.
 #[derive(Clone, Copy)]
 pub(super) struct LaneInput {
     /// The public key encoding A.
@@ -118,12 +118,13 @@ macro_rules! define_kernels {
         /// Builds lane `j`'s cached multiples 0..=8 of `p` (all four lanes at once).
         #[target_feature(enable = $features)]
         fn multiples_table(p: Extended4) -> [LaneTable; 4] {
+            let p_cached = p.to_cached();
             let p2 = p.double();
-            let p3 = p2.add_cached(&p.to_cached());
+            let p3 = p2.add_cached(&p_cached);
             let p4 = p2.double();
-            let p5 = p4.add_cached(&p.to_cached());
+            let p5 = p4.add_cached(&p_cached);
             let p6 = p3.double();
-            let p7 = p6.add_cached(&p.to_cached());
+            let p7 = p6.add_cached(&p_cached);
             let p8 = p4.double();
             let points = [p, p2, p3, p4, p5, p6, p7, p8];
             let mut tables = [[[[0u64; 5]; 4]; TABLE_LEN]; 4];
@@ -180,9 +181,10 @@ macro_rules! define_kernels {
             .negate_where(digits.map(|d| d < 0))
         }
 
-        /// [k](−A) + [S]B for four signatures with signed 4-bit windows: 252 shared
-        /// doublings and, per window, one addition from each lane's own table of −A
-        /// multiples and one from the base-point table.
+        /// [k](−A) + [S]B for four signatures: 252 shared doublings; k in 4-bit
+        /// windows, one addition per window from each lane's own table of −A
+        /// multiples; S in 8-bit windows, one addition from the base-point table
+        /// on every other window.
         #[target_feature(enable = $features)]
         fn recompute_r(a: Extended4, lanes: &[LaneInput; 4]) -> Extended4 {
             let base = base_table();

@@ -36,7 +36,7 @@ pub(super) fn from_bytes(bytes: &[u8; 32]) -> [u64; 5] {
 /// The unique representative in [0, p) of limbs that are each below 2^52.
 pub(super) fn canonical(limbs: [u64; 5]) -> [u64; 5] {
     let mut l = limbs;
-    // Two carry passes bring every limb below 2^51 (the value below 2^255 + 2^5).
+    // Two carry passes bring every limb below 2^51 (so the value below 2^255).
     for _ in 0..2 {
         let mut carry = 0;
         for limb in l.iter_mut() {

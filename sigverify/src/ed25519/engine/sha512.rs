@@ -5,7 +5,7 @@
 //! The compression is [`define_sha512!`], instantiated by each backend with its
 //! own primitives: `rotr`, `shr`, `xor3`, `choose` (Ch), `majority` (Maj) and
 //! `keep_where` (per-lane select). On IFMA machines those are single AVX-512VL
-//! instructions (`vprorq`, `vpternlogq`); on AVX2 two or three each.
+//! instructions (`vprorvq`, `vpternlogq`); on AVX2 two or three each.
 
 /// Bytes per block.
 const BLOCK: usize = 128;
