@@ -178,7 +178,7 @@ impl CpuBackend {
     /// Runs `inputs` whole on the vector engine where that is the faster path
     /// for `rule`; `false` if it did not. Strict: any backend. Cofactored:
     /// only IFMA, which beats the batch equation even on clean traffic
-    /// (~73 K/s against ~51 K/s on Zen 4); the AVX2 backend (~34 K/s) does
+    /// (~73 K/s against ~51 K/s on Zen 4); the AVX2 backend (~30 K/s) does
     /// not, so there it only takes the runs the batch sizer checks one by one.
     fn try_engine(
         &self,
