@@ -290,30 +290,15 @@ module engine (
     endfunction
 
     // (a op b) mod p for a, b < p (op 0 = a, 1 = a + b, 2 = a - b) in two
-    // stages of one 256-bit carry chain each: the raw sum or difference,
-    // then the correction by p.
-    function automatic [255:0] pre_raw(input [1:0] op, input [254:0] a, input [254:0] b);
+    // stages, each one carry-select add deep (rtl/wide_add.v): the raw sum
+    // or difference, then the correction by p.
+    function automatic [254:0] pre_fix(input [1:0] op, input [255:0] raw,
+                                       input [255:0] minus_p, input [254:0] plus_p);
         case (op)
-            2'd1: pre_raw = {1'b0, a} + {1'b0, b};
-            2'd2: pre_raw = {1'b0, a} - {1'b0, b};
-            default: pre_raw = {1'b0, a};
+            2'd1: pre_fix = minus_p[255] ? raw[254:0] : minus_p[254:0];
+            2'd2: pre_fix = raw[255] ? plus_p : raw[254:0];
+            default: pre_fix = raw[254:0];
         endcase
-    endfunction
-
-    function automatic [254:0] pre_fix(input [1:0] op, input [255:0] raw);
-        reg [255:0] minus_p;
-        /* verilator lint_off UNUSEDSIGNAL */
-        reg [255:0] plus_p;   // bit 255 is the carry out, dropped
-        /* verilator lint_on UNUSEDSIGNAL */
-        begin
-            minus_p = raw - {1'b0, P};
-            plus_p  = raw + {1'b0, P};
-            case (op)
-                2'd1: pre_fix = minus_p[255] ? raw[254:0] : minus_p[254:0];
-                2'd2: pre_fix = raw[255] ? plus_p[254:0] : raw[254:0];
-                default: pre_fix = raw[254:0];
-            endcase
-        end
     endfunction
 
     // Control travelling with an instruction past stage R:
@@ -331,16 +316,42 @@ module engine (
     reg [255:0]    s_ra, s_rb;
     reg [CTLW-1:0] s_ctl;
 
+    // Raw a + b or a - b (= a + ~b + 1) on both sides.
+    wire         sub_a = (o_ctl[3:2] == 2'd2);
+    wire         sub_b = (o_ctl[1:0] == 2'd2);
+    wire [255:0] raw_a, raw_b;
+    wire         unused_co_ra, unused_co_rb;
+    wide_add #(.W(256)) add_raw_a (
+        .a({1'b0, o_a}), .b(sub_a ? ~{1'b0, o_b} : {1'b0, o_b}), .cin(sub_a),
+        .y(raw_a), .cout(unused_co_ra));
+    wide_add #(.W(256)) add_raw_b (
+        .a({1'b0, o_c}), .b(sub_b ? ~{1'b0, o_d} : {1'b0, o_d}), .cin(sub_b),
+        .y(raw_b), .cout(unused_co_rb));
+
     always @(posedge clk) begin
         o_a   <= pick(r_ra, m_rd0, p_rd0, q_rd0, c_rd0, ya_rd0, yr_rd0);
         o_b   <= pick(r_rb, m_rd1, p_rd1, q_rd1, c_rd1, ya_rd1, yr_rd1);
         o_c   <= pick(r_rc, m_rd2, p_rd2, q_rd2, c_rd2, ya_rd2, yr_rd2);
         o_d   <= pick(r_rd, m_rd3, p_rd3, q_rd3, c_rd3, ya_rd3, yr_rd3);
         o_ctl <= rst ? (r_ctl & CTL_KILL) : r_ctl;
-        s_ra  <= pre_raw(o_ctl[3:2], o_a, o_b);
-        s_rb  <= pre_raw(o_ctl[1:0], o_c, o_d);
+        s_ra  <= (o_ctl[3:2] == 2'd0) ? {1'b0, o_a} : raw_a;
+        s_rb  <= (o_ctl[1:0] == 2'd0) ? {1'b0, o_c} : raw_b;
         s_ctl <= rst ? (o_ctl & CTL_KILL) : o_ctl;
     end
+
+    // raw - p and raw + p on both sides (bit 255 of raw + p, the carry out,
+    // is never used).
+    wire [255:0] a_minus_p, a_plus_p, b_minus_p, b_plus_p;
+    wire         unused_co_amp, unused_co_app, unused_co_bmp, unused_co_bpp;
+    wire         unused_top = a_plus_p[255] ^ b_plus_p[255];
+    wide_add #(.W(256)) add_a_minus_p (
+        .a(s_ra), .b(~{1'b0, P}), .cin(1'b1), .y(a_minus_p), .cout(unused_co_amp));
+    wide_add #(.W(256)) add_a_plus_p (
+        .a(s_ra), .b({1'b0, P}), .cin(1'b0), .y(a_plus_p), .cout(unused_co_app));
+    wide_add #(.W(256)) add_b_minus_p (
+        .a(s_rb), .b(~{1'b0, P}), .cin(1'b1), .y(b_minus_p), .cout(unused_co_bmp));
+    wide_add #(.W(256)) add_b_plus_p (
+        .a(s_rb), .b({1'b0, P}), .cin(1'b0), .y(b_plus_p), .cout(unused_co_bpp));
 
     reg [254:0]  x_pa, x_pb;
     reg [CW-1:0] x_ctx;
@@ -349,8 +360,8 @@ module engine (
     reg [3:0]    x_fop;
 
     always @(posedge clk) begin
-        x_pa  <= pre_fix(s_ctl[3:2], s_ra);
-        x_pb  <= pre_fix(s_ctl[1:0], s_rb);
+        x_pa  <= pre_fix(s_ctl[3:2], s_ra, a_minus_p, a_plus_p[254:0]);
+        x_pb  <= pre_fix(s_ctl[1:0], s_rb, b_minus_p, b_plus_p[254:0]);
         {x_ctx, x_wa_en, x_wb_en, x_m_en, x_wa, x_wb, x_md, x_fop} <=
             rst ? s_ctl[CTLW-1:4] & CTL_KILL[CTLW-1:4] : s_ctl[CTLW-1:4];
     end

@@ -25,11 +25,15 @@
 //      DSP blocks)
 //   4. s = sum d[k] * 2^(17k); the limbs are packed into three non-overlapping
 //      vectors (k mod 3 = 0, 1, 2: 51-bit spacing > 43-bit limbs), so this is
-//      a three-operand add. s < 2^277.
+//      a three-operand add (a carry-save step, then a carry-select add).
+//      s < 2^277.
 //   5. t = s[254:0] + 19 * s[281:255]                     (t < 2^255 + 2^32)
 //   6. u = t[254:0] + 19 * t[255]                         (u < 2^255 + 19)
 //   7. r = u >= p ? u - p : u, computed as w = u + 19; r = w[255] ? w[254:0]
 //      : u[254:0]                                          (0 <= r < p)
+//
+// Every wide addition is a carry-select adder (rtl/wide_add.v), so no carry
+// chain is longer than about a quarter of its width.
 
 module fe_mul (
     input  wire         clk,
@@ -138,15 +142,31 @@ module fe_mul (
         end
     end
 
+    // Stage 4's three-operand sum as a carry-save step and one
+    // carry-select add.
+    wire [SW-1:0] cs_sum   = v0 ^ v1 ^ v2;
+    wire [SW-1:0] cs_carry = {(v0[SW-2:0] & v1[SW-2:0]) | (v0[SW-2:0] & v2[SW-2:0])
+                              | (v1[SW-2:0] & v2[SW-2:0]), 1'b0};
+    wire [SW-1:0] s_next;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire          s_cout, t_cout, u_cout, w_cout;
+    /* verilator lint_on UNUSEDSIGNAL */
+    wide_add #(.W(SW)) add_s (.a(cs_sum), .b(cs_carry), .cin(1'b0), .y(s_next), .cout(s_cout));
+
     // Stages 5..7: fold bits 255 and up back in, then subtract p at most once.
-    wire [255:0] w = u_q + 256'd19;
     wire [31:0]  hi = {{(32-(SW-255)){1'b0}}, s_q[SW-1:255]};
     wire [31:0]  hi19 = (hi << 4) + (hi << 1) + hi;   // 19 * s[281:255]
+    wire [255:0] t_next, u_next, w;
+    wide_add #(.W(256)) add_t (.a({1'b0, s_q[254:0]}), .b({224'd0, hi19}), .cin(1'b0),
+                               .y(t_next), .cout(t_cout));
+    wide_add #(.W(256)) add_u (.a({1'b0, t_q[254:0]}), .b(t_q[255] ? 256'd19 : 256'd0),
+                               .cin(1'b0), .y(u_next), .cout(u_cout));
+    wide_add #(.W(256)) add_w (.a(u_q), .b(256'd19), .cin(1'b0), .y(w), .cout(w_cout));
 
     always @(posedge clk) begin
-        s_q <= v0 + v1 + v2;
-        t_q <= {1'b0, s_q[254:0]} + {224'd0, hi19};
-        u_q <= {1'b0, t_q[254:0]} + (t_q[255] ? 256'd19 : 256'd0);
+        s_q <= s_next;
+        t_q <= t_next;
+        u_q <= u_next;
         r   <= w[255] ? w[254:0] : u_q[254:0];
     end
 

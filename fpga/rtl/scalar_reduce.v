@@ -29,13 +29,20 @@ module scalar_reduce (
     reg [9:0]   left;
 
     wire [253:0] twice = {r, sh[511]};
-    // Bit 253 of the difference is zero whenever it is used (no borrow means
-    // twice - L < L < 2^253).
+    // twice - L and s - L as carry-select adds (rtl/wide_add.v). Bit 253 of
+    // the first is zero whenever it is used (no borrow means twice - L < L <
+    // 2^253); bit 256 of the second is the borrow, set when s < L.
     /* verilator lint_off UNUSEDSIGNAL */
-    wire [254:0] diff  = {1'b0, twice} - {1'b0, L};
+    wire [254:0] diff;
+    wire [256:0] s_minus_l;
     /* verilator lint_on UNUSEDSIGNAL */
+    wire         unused_co_diff, unused_co_s;
+    wide_add #(.W(255)) sub_l (
+        .a({1'b0, twice}), .b(~{1'b0, L}), .cin(1'b1), .y(diff), .cout(unused_co_diff));
+    wide_add #(.W(257)) sub_s (
+        .a({1'b0, s}), .b(~{3'b000, L}), .cin(1'b1), .y(s_minus_l), .cout(unused_co_s));
     assign busy = (left != 10'd0);
-    assign s_ok = s < {2'b00, L};
+    assign s_ok = s_minus_l[256];
 
     always @(posedge clk) begin
         done <= 1'b0;

@@ -90,8 +90,12 @@ module verify_top (
     );
 
     // ---------------- y coordinates ----------------
-    wire [255:0] ya_m = {1'b0, pk_q[254:0]} - {1'b0, P};
-    wire [255:0] yr_m = {1'b0, sig_q[254:0]} - {1'b0, P};
+    wire [255:0] ya_m, yr_m;
+    wire         unused_co_ya, unused_co_yr;
+    wide_add #(.W(256)) sub_ya (
+        .a({1'b0, pk_q[254:0]}), .b(~{1'b0, P}), .cin(1'b1), .y(ya_m), .cout(unused_co_ya));
+    wide_add #(.W(256)) sub_yr (
+        .a({1'b0, sig_q[254:0]}), .b(~{1'b0, P}), .cin(1'b1), .y(yr_m), .cout(unused_co_yr));
     wire         ya_big = !ya_m[255];
     wire         yr_big = !yr_m[255];
 

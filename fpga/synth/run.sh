@@ -20,7 +20,7 @@ out="$here/out"
 mkdir -p "$out"
 command -v yosys >/dev/null || { echo "yosys not found: run deploy/setup.sh" >&2; exit 1; }
 
-sources=(sha512.v sha512_msg.v scalar_reduce.v fe_mul.v rf_bank.v engine.v verify_top.v)
+sources=(sha512.v sha512_msg.v scalar_reduce.v wide_add.v fe_mul.v rf_bank.v engine.v verify_top.v)
 tops=("${@:-fe_mul verify_top}")
 
 summarize() {

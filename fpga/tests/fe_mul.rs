@@ -276,8 +276,9 @@ fn rejects_bit_255() {
 #[test]
 fn rtl_lints_clean() {
     let rtl = concat!(env!("CARGO_MANIFEST_DIR"), "/rtl/fe_mul.v");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/rtl");
     let out = std::process::Command::new("verilator")
-        .args(["--lint-only", "-Wall", rtl])
+        .args(["--lint-only", "-Wall", "-y", dir, rtl])
         .output()
         .expect("run verilator (deploy/setup.sh installs it)");
     let stderr = String::from_utf8_lossy(&out.stderr);
