@@ -4,11 +4,12 @@
 // on `block` with `in_valid`; the core takes it on a clock edge where
 // `in_valid && in_ready`. `first` (sampled with the block) restarts the chain
 // from the SHA-512 IV; otherwise the block continues the running hash. The
-// core then runs 80 rounds, one per clock, and on the last round adds the
-// working variables into the hash state and raises `digest_valid`, which stays
-// high (with `digest` stable) until the next block is accepted.
+// core then runs 80 rounds, one per clock, adds the working variables into the
+// hash state on the clock after the last round (kept apart from the round's
+// own additions to shorten the critical path), and raises `digest_valid`,
+// which stays high (with `digest` stable) until the next block is accepted.
 //
-// Timing: accept edge + 80 round edges = 81 clocks per block when blocks are
+// Timing: accept edge + 80 round edges + 1 = 82 clocks per block when blocks are
 // offered back to back. `in_ready` is high whenever no block is in flight.
 //
 // Word order: block[1023:960] is message word W0 (the first 8 message bytes,
@@ -48,6 +49,7 @@ module sha512 (
     reg [63:0] w [0:15];
 
     reg        busy;
+    reg        finish;   // the 80 rounds are done; add into the state
     reg  [6:0] round;
 
     assign in_ready = !busy;
@@ -165,6 +167,7 @@ module sha512 (
     always @(posedge clk) begin
         if (rst) begin
             busy         <= 1'b0;
+            finish       <= 1'b0;
             round        <= 7'd0;
             digest_valid <= 1'b0;
             h0 <= IV0; h1 <= IV1; h2 <= IV2; h3 <= IV3;
@@ -186,6 +189,18 @@ module sha512 (
                     e <= h4; f <= h5; g <= h6; hh <= h7;
                 end
             end
+        end else if (finish) begin
+            h0 <= h0 + a;
+            h1 <= h1 + b;
+            h2 <= h2 + c;
+            h3 <= h3 + d;
+            h4 <= h4 + e;
+            h5 <= h5 + f;
+            h6 <= h6 + g;
+            h7 <= h7 + hh;
+            finish       <= 1'b0;
+            busy         <= 1'b0;
+            digest_valid <= 1'b1;
         end else begin
             a  <= next_a;
             b  <= a;
@@ -199,19 +214,7 @@ module sha512 (
                 w[i] <= w[i + 1];
             w[15] <= next_w;
             round <= round + 7'd1;
-            if (round == 7'd79) begin
-                // Last round: fold the new working variables into the state.
-                h0 <= h0 + next_a;
-                h1 <= h1 + a;
-                h2 <= h2 + b;
-                h3 <= h3 + c;
-                h4 <= h4 + next_e;
-                h5 <= h5 + e;
-                h6 <= h6 + f;
-                h7 <= h7 + g;
-                busy         <= 1'b0;
-                digest_valid <= 1'b1;
-            end
+            if (round == 7'd79) finish <= 1'b1;
         end
     end
 

@@ -13,7 +13,7 @@
 // the padder only byte-swaps words, masks the tail, places the 0x80 byte and
 // writes the 128-bit bit length into the last two words. Blocks are built
 // one word per clock into a buffer while the compression core works on the
-// previous block, so a message costs 16 + 81 clocks per block.
+// previous block, so a message costs 16 + 82 clocks per block.
 //
 // Reset is synchronous and active high.
 

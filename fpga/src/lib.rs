@@ -28,9 +28,9 @@ pub mod scalar;
 pub mod sim;
 
 /// Clock cycles the SHA-512 core spends per 1024-bit block when blocks are
-/// offered back to back: one edge to accept the block plus 80 round edges
-/// (the final state addition happens in the 80th round).
-pub const SHA512_CYCLES_PER_BLOCK: u64 = 81;
+/// offered back to back: one edge to accept the block, 80 round edges, and
+/// one for the final state addition.
+pub const SHA512_CYCLES_PER_BLOCK: u64 = 82;
 
 /// Clock edges an operand pair spends in `fe_mul`, counting the edge that
 /// accepts it: after the `FE_MUL_LATENCY`-th edge its product is shown on `r`
