@@ -20,7 +20,8 @@
 //   c+2   R: operand select from the banks
 //   c+3   O: pre-adders, raw sum / difference
 //   c+4   S: pre-adders, correction by p
-//   c+5   P: P/Q writes, flag update, multiplier accept
+//   c+5   P: P/Q writes, flag computed, multiplier accept
+//   c+6      flag written
 //   c+12     multiplier result, M write
 //
 // Register banks per context: M, P, Q (32 x 255 bits each, one write port,
@@ -367,25 +368,39 @@ module engine (
     end
 
     // ---------------- P: writes, flags, multiplier ----------------
+    // The flag update is computed here and written one clock later (the
+    // context's next instruction reads it 16 clocks after this one issued).
     wire pa_zero = (x_pa == 255'd0);
+    reg  f_new;
+    always @(*) begin
+        f_new = flag[x_ctx];
+        case (x_fop)
+            4'd1:  f_new = pa_zero;
+            4'd2:  f_new = flag[x_ctx] | pa_zero;
+            4'd3:  f_new = x_pa[0] ^ sign_a[x_ctx];
+            4'd4:  f_new = flag[x_ctx] & (x_pa[0] == sign_r[x_ctx]) & !r_bad[x_ctx];
+            4'd5:  f_new = s_bad[x_ctx];
+            4'd6:  f_new = cof[x_ctx];
+            4'd7:  f_new = cof[x_ctx] & !amended[x_ctx];
+            4'd8:  f_new = amended[x_ctx] & a_bad[x_ctx];
+            4'd9:  f_new = amended[x_ctx] & r_bad[x_ctx];
+            4'd10: f_new = x_pa[0] ^ sign_r[x_ctx];
+            4'd11: f_new = amended[x_ctx];
+            default: ;
+        endcase
+    end
+
+    reg          f_we;
+    reg [CW-1:0] f_ctx;
+    reg          f_val;
     always @(posedge clk) begin
+        f_we  <= !rst && (x_fop != 4'd0);
+        f_ctx <= x_ctx;
+        f_val <= f_new;
         if (rst) begin
             flag <= {CTX{1'b0}};
         end else begin
-            case (x_fop)
-                4'd1:  flag[x_ctx] <= pa_zero;
-                4'd2:  flag[x_ctx] <= flag[x_ctx] | pa_zero;
-                4'd3:  flag[x_ctx] <= x_pa[0] ^ sign_a[x_ctx];
-                4'd4:  flag[x_ctx] <= flag[x_ctx] & (x_pa[0] == sign_r[x_ctx]) & !r_bad[x_ctx];
-                4'd5:  flag[x_ctx] <= s_bad[x_ctx];
-                4'd6:  flag[x_ctx] <= cof[x_ctx];
-                4'd7:  flag[x_ctx] <= cof[x_ctx] & !amended[x_ctx];
-                4'd8:  flag[x_ctx] <= amended[x_ctx] & a_bad[x_ctx];
-                4'd9:  flag[x_ctx] <= amended[x_ctx] & r_bad[x_ctx];
-                4'd10: flag[x_ctx] <= x_pa[0] ^ sign_r[x_ctx];
-                4'd11: flag[x_ctx] <= amended[x_ctx];
-                default: ;
-            endcase
+            if (f_we) flag[f_ctx] <= f_val;
             if (ld_valid && any_free) flag[free_ctx] <= 1'b0;
         end
     end
