@@ -104,19 +104,17 @@ module engine (
     reg [253:0]   s_mem  [0:CTX-1];
     reg [253:0]   k_mem  [0:CTX-1];
 
-    // Lowest free context.
-    reg [CW-1:0] free_ctx;
-    reg          any_free;
+    // Lowest free context: isolate the lowest set bit of ~active
+    // (x & -x, a 16-bit carry chain) and encode it.
+    wire [CTX-1:0] free_vec = ~active;
+    wire [CTX-1:0] lowest   = free_vec & (~free_vec + 1'b1);
+    wire           any_free = |free_vec;
+    reg  [CW-1:0]  free_ctx;
     integer fi;
     always @(*) begin
         free_ctx = {CW{1'b0}};
-        any_free = 1'b0;
-        for (fi = CTX - 1; fi >= 0; fi = fi - 1) begin
-            if (!active[fi]) begin
-                free_ctx = fi[CW-1:0];
-                any_free = 1'b1;
-            end
-        end
+        for (fi = 0; fi < CTX; fi = fi + 1)
+            if (lowest[fi]) free_ctx = free_ctx | fi[CW-1:0];
     end
     assign ld_free = any_free;
 
