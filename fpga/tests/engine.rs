@@ -7,17 +7,15 @@
 //! strict rule and the cofactored ones.
 #![cfg(feature = "verilator")]
 
-mod common;
-
 use std::collections::HashMap;
 
-use common::cases::{self, Case};
-use common::SplitMix64;
 use rampart_fpga::field::Fe;
 use rampart_fpga::microcode::{program, ResultCode};
 use rampart_fpga::model::{self, Job};
 use rampart_fpga::sim::EngineSim;
 use rampart_sigverify::Rule;
+use rampart_testkit::Rng;
+use rampart_testkit::{self as cases, Case, MessageLengths};
 
 fn job_of(case: &Case) -> Job {
     let mut r = [0u8; 32];
@@ -28,8 +26,8 @@ fn job_of(case: &Case) -> Job {
 
 #[test]
 fn engine_matches_the_model_code_and_instruction_count() {
-    let mut rng = SplitMix64(0xe9_1e);
-    let cases = cases::generate(&mut rng, 150);
+    let mut rng = Rng(0xe9_1e);
+    let cases = cases::generate_with(&mut rng, 150, MessageLengths::Long);
     let mut jobs: Vec<Job> = cases.iter().map(job_of).collect();
     // The same signatures under the cofactored rules.
     for rule in [Rule::Zip215, Rule::Zip215Amended] {

@@ -4,14 +4,12 @@
 //! through the pipeline, one per clock.
 #![cfg(feature = "verilator")]
 
-mod common;
-
-use common::SplitMix64;
 use rampart_fpga::sim::FeMulSim;
 use rampart_fpga::FE_MUL_LATENCY;
+use rampart_testkit::Rng;
 
 /// A uniformly random value below 2^255.
-fn element(rng: &mut SplitMix64) -> U256 {
+fn element(rng: &mut Rng) -> U256 {
     let mut v = [0u64; 4];
     for limb in &mut v {
         *limb = rng.next_u64();
@@ -154,7 +152,7 @@ fn from_bytes(b: &[u8; 32]) -> U256 {
 fn edge_values() -> Vec<U256> {
     let p_minus = |k: u64| sub(&P, &from_u64(k)).0;
     let p_plus = |k: u64| add(&P, &from_u64(k)).0;
-    let mut rng = SplitMix64(0xfe00_0001);
+    let mut rng = Rng(0xfe00_0001);
     let mut values = vec![
         from_u64(0),
         from_u64(1),
@@ -183,7 +181,7 @@ fn edge_values() -> Vec<U256> {
 
 #[test]
 fn model_cross_check() {
-    let mut rng = SplitMix64(0xfe00_0002);
+    let mut rng = Rng(0xfe00_0002);
     let mut values = edge_values();
     for _ in 0..200 {
         values.push(element(&mut rng));
@@ -242,7 +240,7 @@ fn edge_values_all_pairs() {
 #[test]
 fn ten_thousand_random_pairs_back_to_back() {
     const N: usize = 10_000;
-    let mut rng = SplitMix64(0xfe00_0003);
+    let mut rng = Rng(0xfe00_0003);
     let values: Vec<(U256, U256)> = (0..N)
         .map(|_| (element(&mut rng), element(&mut rng)))
         .collect();

@@ -2,13 +2,11 @@
 //! program itself is right before any RTL runs it, and the committed ROM
 //! files are what the assembler produces.
 
-mod common;
-
-use common::SplitMix64;
 use curve25519_dalek::{constants::ED25519_BASEPOINT_POINT, scalar::Scalar};
 use rampart_fpga::field::Fe;
 use rampart_fpga::microcode::{self, consts, isa::Instr, program, ResultCode};
 use rampart_fpga::model::{self, Job};
+use rampart_testkit::Rng;
 use sha2::{Digest, Sha512};
 
 fn k_of(r: &[u8], a: &[u8; 32], m: &[u8]) -> [u8; 32] {
@@ -67,7 +65,7 @@ fn constants_are_the_curve_constants() {
 #[test]
 fn model_verdicts_match_the_cpu_under_every_rule() {
     let code = program::assemble();
-    let mut rng = SplitMix64(0x1234);
+    let mut rng = Rng(0x1234);
     let mut max_issued = 0;
     let mut passes = 0;
     for n in 0..60 {
@@ -115,8 +113,9 @@ fn model_verdicts_match_the_cpu_under_every_rule() {
 #[test]
 fn model_matches_the_cpu_on_mutated_and_small_order_cases() {
     let code = program::assemble();
-    let mut rng = SplitMix64(0x30de1);
-    let cases = common::cases::generate(&mut rng, 300);
+    let mut rng = Rng(0x30de1);
+    let cases =
+        rampart_testkit::generate_with(&mut rng, 300, rampart_testkit::MessageLengths::Long);
     for rule in rampart_sigverify::Rule::ALL {
         for (n, case) in cases.iter().enumerate() {
             let expected = rampart_sigverify::ed25519::verify(rule, &case.input());

@@ -3,28 +3,15 @@
 //! `Scalar::from_canonical_bytes`.
 #![cfg(feature = "verilator")]
 
-mod common;
-
-use common::SplitMix64;
 use curve25519_dalek::scalar::Scalar;
 use rampart_fpga::scalar::L;
 use rampart_fpga::sim::ReduceSim;
-
-fn add_le(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
-    let mut out = [0u8; 32];
-    let mut carry = 0u16;
-    for i in 0..32 {
-        let s = u16::from(a[i]) + u16::from(b[i]) + carry;
-        out[i] = s as u8;
-        carry = s >> 8;
-    }
-    out
-}
+use rampart_testkit::{add_le, Rng};
 
 #[test]
 fn reduction_matches_dalek() {
     let mut sim = ReduceSim::new();
-    let mut rng = SplitMix64(10);
+    let mut rng = Rng(10);
     let mut edge = vec![[0u8; 64], [0xff; 64]];
     let mut l_wide = [0u8; 64];
     l_wide[..32].copy_from_slice(&L);
@@ -54,7 +41,7 @@ fn reduction_matches_dalek() {
 #[test]
 fn s_check_matches_canonical_scalars() {
     let mut sim = ReduceSim::new();
-    let mut rng = SplitMix64(11);
+    let mut rng = Rng(11);
     let one = {
         let mut v = [0u8; 32];
         v[0] = 1;

@@ -2,10 +2,8 @@
 //! length 0..=300, and a few hundred seeded random messages up to 4096 bytes.
 #![cfg(feature = "verilator")]
 
-mod common;
-
-use common::SplitMix64;
 use rampart_fpga::sim::Sha512Sim;
+use rampart_testkit::Rng;
 use sha2::{Digest, Sha512};
 
 fn reference(message: &[u8]) -> [u8; 64] {
@@ -54,7 +52,7 @@ fn standard_vectors() {
 
 #[test]
 fn every_length_up_to_300() {
-    let mut rng = SplitMix64(0x5a5a_0001);
+    let mut rng = Rng(0x5a5a_0001);
     let mut sim = Sha512Sim::new();
     for len in 0..=300 {
         let mut message = vec![0u8; len];
@@ -65,7 +63,7 @@ fn every_length_up_to_300() {
 
 #[test]
 fn random_messages_up_to_4096() {
-    let mut rng = SplitMix64(0x5a5a_0002);
+    let mut rng = Rng(0x5a5a_0002);
     let mut sim = Sha512Sim::new();
     for case in 0..300 {
         let len = (rng.next_u64() % 4097) as usize;

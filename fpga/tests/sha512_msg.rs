@@ -3,14 +3,12 @@
 //! with and without back-pressure on the message stream.
 #![cfg(feature = "verilator")]
 
-mod common;
-
-use common::SplitMix64;
 use rampart_fpga::sim::MsgHashSim;
 use rampart_fpga::SHA512_CYCLES_PER_BLOCK;
+use rampart_testkit::Rng;
 use sha2::{Digest, Sha512};
 
-fn check(sim: &mut MsgHashSim, rng: &mut SplitMix64, len: usize, stall: u64) -> u64 {
+fn check(sim: &mut MsgHashSim, rng: &mut Rng, len: usize, stall: u64) -> u64 {
     let mut prefix = [0u8; 64];
     rng.fill(&mut prefix);
     let mut message = vec![0u8; len];
@@ -31,7 +29,7 @@ fn check(sim: &mut MsgHashSim, rng: &mut SplitMix64, len: usize, stall: u64) -> 
 #[test]
 fn padding_boundaries_match_sha2() {
     let mut sim = MsgHashSim::new();
-    let mut rng = SplitMix64(1);
+    let mut rng = Rng(1);
     // Around the one/two/three-block boundaries (prefix 64 + message + 17).
     for len in (0..=80).chain(160..=200).chain([4095, 4096]) {
         check(&mut sim, &mut rng, len, 0);
@@ -41,7 +39,7 @@ fn padding_boundaries_match_sha2() {
 #[test]
 fn random_lengths_match_sha2_with_back_pressure() {
     let mut sim = MsgHashSim::new();
-    let mut rng = SplitMix64(2);
+    let mut rng = Rng(2);
     for n in 0..120 {
         let len = (rng.next_u64() % 4097) as usize;
         let stall = if n % 3 == 0 {
@@ -56,7 +54,7 @@ fn random_lengths_match_sha2_with_back_pressure() {
 #[test]
 fn cycles_follow_the_block_count() {
     let mut sim = MsgHashSim::new();
-    let mut rng = SplitMix64(3);
+    let mut rng = Rng(3);
     // 47 message bytes + 64 prefix + 17 padding = one block.
     let one = check(&mut sim, &mut rng, 47, 0);
     let two = check(&mut sim, &mut rng, 48, 0);

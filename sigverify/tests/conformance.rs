@@ -2,14 +2,12 @@
 //! cases, and a differential run of random and mutated signatures, through the
 //! single path, the batch path and the CPU backend.
 
-mod common;
-
-use common::{generate, oracle, small_order_encodings, Case, Rng};
 use rampart_sigverify::{
     backend::{Backend, CpuBackend, CpuConfig, EngineChoice},
     ed25519::{self, verify_batch_cofactored},
     Rule, SigVerdict,
 };
+use rampart_testkit::{generate, oracle, small_order_encodings, Case, Rng};
 
 fn check_all_paths(rule: Rule, cases: &[Case]) -> usize {
     let expected: Vec<bool> = cases.iter().map(|case| oracle(rule, case)).collect();
@@ -186,7 +184,7 @@ fn differential_random_and_mutated_cases() {
 fn every_small_order_encoding_is_rejected_as_key_by_strict_and_amended() {
     let mut rng = Rng(7);
     for encoding in small_order_encodings() {
-        let mut case = common::honest(&mut rng, 32);
+        let mut case = rampart_testkit::honest(&mut rng, 32);
         case.pubkey = encoding;
         for rule in [Rule::Strict, Rule::Zip215Amended] {
             let verdict = ed25519::verify(rule, &case.input());
@@ -203,7 +201,9 @@ fn every_small_order_encoding_is_rejected_as_key_by_strict_and_amended() {
 #[test]
 fn batch_verdicts_equal_single_verdicts_for_every_mix() {
     let mut rng = Rng(0xba7c4);
-    let good: Vec<Case> = (0..12).map(|_| common::honest(&mut rng, 64)).collect();
+    let good: Vec<Case> = (0..12)
+        .map(|_| rampart_testkit::honest(&mut rng, 64))
+        .collect();
     let bad: Vec<Case> = good
         .iter()
         .map(|case| {

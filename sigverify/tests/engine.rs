@@ -10,10 +10,10 @@
 //! `cargo test --release -p rampart-sigverify --test engine -- --ignored --nocapture`
 //! (`RAMPART_ENGINE_CASES` sets the count).
 
-mod common;
-
-use common::{add_le, generate, honest, oracle, small_order_encodings, Case, Rng, L_BYTES};
 use rampart_sigverify::{ed25519, Rule, SigVerdict};
+use rampart_testkit::{
+    add_le, generate, honest, oracle, small_order_encodings, Case, Rng, L_BYTES,
+};
 
 use rampart_sigverify::ed25519::engine::Engine;
 

@@ -1,16 +1,14 @@
 //! The verify pool: verdicts come back per job in input order, malformed bytes
 //! are caught before crypto, and a full queue is reported instead of blocking.
 
-mod common;
-
 use std::time::Duration;
 
-use common::Rng;
 use rampart_sigverify::{
     backend::{Backend, CpuBackend, TxVerdict},
     pool::{Job, SubmitError, VerifyPool},
     Rule, SigError,
 };
+use rampart_testkit::Rng;
 
 /// A legacy transaction with one signer over `message`, built by hand.
 fn legacy_tx(rng: &mut Rng, valid: bool) -> Vec<u8> {

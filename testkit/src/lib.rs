@@ -1,9 +1,11 @@
-//! Test-case generation and oracles shared by the conformance tests.
+//! Signature test cases and oracles shared by Rampart's test suites (the
+//! sigverify conformance and engine tests, the FPGA verifier tests). Dev-only.
 //!
-//! Expected verdicts always come from the oracles named in the foundation issue,
-//! computed here, never typed in: `solana-signature` (the function Agave calls),
-//! cross-checked against ed25519-dalek `verify_strict` and ed25519-zebra.
-#![allow(dead_code)]
+//! Cases are generated from a seeded PRNG so failures reproduce. Expected
+//! verdicts are never typed in: they come from the oracles, computed here
+//! (`solana-signature`, the function Agave calls, cross-checked against
+//! ed25519-dalek `verify_strict` and ed25519-zebra), or from Rampart's own CPU
+//! reference ([`Case::expected_under`]) for the tests of other paths.
 
 use curve25519_dalek::{
     constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION},
@@ -23,6 +25,7 @@ pub struct Case {
 }
 
 impl Case {
+    /// The case as the verifier's input type.
     pub fn input(&self) -> rampart_sigverify::SignatureInput<'_> {
         rampart_sigverify::SignatureInput {
             pubkey: &self.pubkey,
@@ -32,10 +35,29 @@ impl Case {
     }
 }
 
+impl Case {
+    /// (public key, signature, message), the shape device drivers take.
+    pub fn wire(&self) -> (&[u8; 32], &[u8; 64], &[u8]) {
+        (&self.pubkey, &self.signature, &self.message)
+    }
+
+    /// Rampart's CPU reference verdict under the strict rule.
+    pub fn expected(&self) -> rampart_sigverify::SigVerdict {
+        self.expected_under(Rule::Strict)
+    }
+
+    /// Rampart's CPU reference verdict under `rule` (itself checked against
+    /// the oracles by the sigverify conformance tests).
+    pub fn expected_under(&self, rule: Rule) -> rampart_sigverify::SigVerdict {
+        rampart_sigverify::ed25519::verify(rule, &self.input())
+    }
+}
+
 /// A small deterministic PRNG (splitmix64) so failures reproduce.
 pub struct Rng(pub u64);
 
 impl Rng {
+    /// The next 64 random bits.
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
@@ -43,17 +65,24 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
+    /// A number below `n` (n > 0).
     pub fn below(&mut self, n: u64) -> u64 {
         self.next_u64() % n
     }
+    /// N random bytes.
     pub fn bytes<const N: usize>(&mut self) -> [u8; N] {
         let mut out = [0u8; N];
-        for chunk in out.chunks_mut(8) {
+        self.fill(&mut out);
+        out
+    }
+    /// Fills `buf` with random bytes, eight per draw.
+    pub fn fill(&mut self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
             let word = self.next_u64().to_le_bytes();
             chunk.copy_from_slice(&word[..chunk.len()]);
         }
-        out
     }
+    /// `len` random bytes, one per draw.
     pub fn vec(&mut self, len: usize) -> Vec<u8> {
         (0..len).map(|_| self.next_u64() as u8).collect()
     }
@@ -187,10 +216,23 @@ pub fn keypair(rng: &mut Rng) -> (Scalar, [u8; 32]) {
     (scalar, signing.verifying_key().to_bytes())
 }
 
+/// An honest signature by a fresh key over `len` random bytes.
 pub fn honest(rng: &mut Rng, len: usize) -> Case {
+    let message = rng.vec(len);
+    honest_over(rng, message)
+}
+
+/// An honest signature by a fresh key over a message of a length drawn from
+/// `lengths`.
+pub fn honest_with(rng: &mut Rng, lengths: MessageLengths) -> Case {
+    let len = lengths.draw(rng);
+    honest(rng, len)
+}
+
+/// An honest signature by a fresh key over `message`.
+pub fn honest_over(rng: &mut Rng, message: Vec<u8>) -> Case {
     let seed: [u8; 32] = rng.bytes();
     let signing = ed25519_dalek::SigningKey::from_bytes(&seed);
-    let message = rng.vec(len);
     use ed25519_dalek::Signer;
     let signature = signing.sign(&message).to_bytes();
     Case {
@@ -201,15 +243,45 @@ pub fn honest(rng: &mut Rng, len: usize) -> Case {
     }
 }
 
-/// Random and mutated cases covering every rule difference.
+/// How long generated messages are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageLengths {
+    /// 0–299 bytes: cheap, for runs of many cases.
+    Short,
+    /// Mostly up to 1,300 bytes (transaction sizes), one in eight below 16,
+    /// one in eight up to 4,096 (v1 transactions; several hash blocks).
+    Long,
+}
+
+impl MessageLengths {
+    /// A length drawn from this distribution.
+    pub fn draw(self, rng: &mut Rng) -> usize {
+        match self {
+            MessageLengths::Short => rng.below(300) as usize,
+            MessageLengths::Long => match rng.below(8) {
+                0 => rng.below(4097) as usize,
+                1 => rng.below(16) as usize,
+                _ => rng.below(1300) as usize,
+            },
+        }
+    }
+}
+
+/// Random and mutated cases covering every rule difference, over short
+/// messages.
 pub fn generate(rng: &mut Rng, count: usize) -> Vec<Case> {
+    generate_with(rng, count, MessageLengths::Short)
+}
+
+/// [`generate`] with messages drawn from `lengths`.
+pub fn generate_with(rng: &mut Rng, count: usize, lengths: MessageLengths) -> Vec<Case> {
     let small = small_order_encodings();
     let non_canonical = non_canonical_encodings();
     let mut cases = Vec::with_capacity(count);
     while cases.len() < count {
-        let len = rng.below(300) as usize;
+        let len = lengths.draw(rng);
         let mut case = honest(rng, len);
-        match rng.below(16) {
+        match rng.below(17) {
             0 | 1 => {}
             2 => {
                 let bit = rng.below(256) as usize;
@@ -314,6 +386,16 @@ pub fn generate(rng: &mut Rng, count: usize) -> Vec<Case> {
                 case.signature[63] |= 0x80;
                 case.note = "S high bit";
             }
+            15 => {
+                // R the identity with the sign bit set (decodes, x = 0, never a
+                // canonical encoding), S = k·a so the equation holds for it.
+                let (a, pubkey) = keypair(rng);
+                let mut r_bytes = EdwardsPoint::default().compress().to_bytes();
+                r_bytes[31] |= 0x80;
+                case.pubkey = pubkey;
+                case.signature = sign_with_r(&a, &pubkey, &r_bytes, &Scalar::ZERO, &case.message);
+                case.note = "identity R with sign bit";
+            }
             _ => {
                 // Small-order A and small-order R together, S = 0.
                 case.pubkey = small[rng.below(small.len() as u64) as usize];
@@ -328,6 +410,7 @@ pub fn generate(rng: &mut Rng, count: usize) -> Vec<Case> {
     cases
 }
 
+/// ed25519-dalek `verify_strict`.
 fn dalek_verify_strict(case: &Case) -> bool {
     let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(&case.pubkey) else {
         return false;
@@ -339,6 +422,7 @@ fn dalek_verify_strict(case: &Case) -> bool {
     .is_ok()
 }
 
+/// ed25519-zebra (ZIP-215).
 fn zebra_verify(case: &Case) -> bool {
     let Ok(key) = ed25519_zebra::VerificationKey::try_from(case.pubkey) else {
         return false;
@@ -350,6 +434,7 @@ fn zebra_verify(case: &Case) -> bool {
     .is_ok()
 }
 
+/// A key or R of small order (dalek's `is_weak`).
 fn is_weak(bytes: &[u8; 32]) -> bool {
     ed25519_dalek::VerifyingKey::from_bytes(bytes).is_ok_and(|key| key.is_weak())
 }
