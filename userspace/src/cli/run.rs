@@ -137,6 +137,11 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         identity = %appliance.identity().pubkey_hex(),
         forward = %config.forward.target,
         rule = %config.pipeline.rule,
+        backend = %config.pipeline.backend,
+        verify_path = match config.pipeline.backend {
+            BackendKind::Cpu => config.pipeline.engine.resolve().unwrap_or("scalar"),
+            BackendKind::FpgaSim => "fpga-sim",
+        },
         metrics = ?appliance.metrics_addr(),
         "rampart running"
     );
