@@ -175,7 +175,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
-    let batches = Batches::new(&txs, args.batch);
+    let mut batches = Batches::new(&txs, args.batch);
 
     // Contenders take turns in short rounds, so that noise from the rest of the
     // machine falls on all of them alike instead of on whichever ran last.
@@ -195,7 +195,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     run_pool_slice(
         &pool,
         args.rule,
-        &batches,
+        &mut batches,
         Duration::from_millis(200),
         &mut PoolTally::new()?,
     )?;
@@ -206,9 +206,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         verify_strict.add(baseline_slice(&parsed, slice, |key, msg, sig| {
             key.verify_strict(msg, sig).is_ok()
         }));
-        run_pool_slice(&pool, args.rule, &batches, slice, &mut ours)?;
+        run_pool_slice(&pool, args.rule, &mut batches, slice, &mut ours)?;
         if let Some(one) = &one_thread_pool {
-            run_pool_slice(one, args.rule, &batches, slice, &mut one_thread)?;
+            run_pool_slice(one, args.rule, &mut batches, slice, &mut one_thread)?;
         }
         progress(&format!(
             "round {}/{rounds}: rampart {:.0}/s ({threads} threads), dalek verify {:.0}/s, verify_strict {:.0}/s",
@@ -338,20 +338,45 @@ fn parse_all(txs: &[GeneratedTx]) -> anyhow::Result<Vec<Transaction<'_>>> {
 }
 
 /// The generated transactions cut into the batches handed to workers.
+/// The transactions cut into jobs. A job's transactions travel to a worker
+/// and come back with its verdicts; they wait here for their next turn, so
+/// that the driving thread, which shares the cores with the workers it
+/// measures, copies a batch only when a small set has it out already.
 struct Batches {
-    batches: Vec<Vec<Vec<u8>>>,
+    /// Batch i, when it is not out at a worker.
+    idle: Vec<Option<Vec<Vec<u8>>>>,
+    /// Every batch, to copy from when a small set has all its batches out.
+    source: Vec<Vec<Vec<u8>>>,
     batch: usize,
 }
 
 impl Batches {
     fn new(txs: &[GeneratedTx], batch: usize) -> Self {
+        let source: Vec<Vec<Vec<u8>>> = txs
+            .chunks(batch)
+            .map(|chunk| chunk.iter().map(|tx| tx.bytes.clone()).collect())
+            .collect();
         Batches {
-            batches: txs
-                .chunks(batch)
-                .map(|chunk| chunk.iter().map(|tx| tx.bytes.clone()).collect())
-                .collect(),
+            idle: source.iter().cloned().map(Some).collect(),
+            source,
             batch,
         }
+    }
+
+    fn len(&self) -> usize {
+        self.idle.len()
+    }
+
+    /// Batch `index` for a job: the idle one, or a copy while it is out.
+    fn take(&mut self, index: usize) -> Vec<Vec<u8>> {
+        self.idle[index]
+            .take()
+            .unwrap_or_else(|| self.source[index].clone())
+    }
+
+    /// Batch `index` back from a worker.
+    fn put_back(&mut self, index: usize, transactions: Vec<Vec<u8>>) {
+        self.idle[index] = Some(transactions);
     }
 }
 
@@ -406,7 +431,7 @@ fn start_pool(args: &BenchArgs, threads: usize) -> anyhow::Result<VerifyPool<Vec
 fn run_pool_slice(
     pool: &VerifyPool<Vec<u8>>,
     rule: Rule,
-    batches: &Batches,
+    batches: &mut Batches,
     window: Duration,
     tally: &mut PoolTally,
 ) -> anyhow::Result<()> {
@@ -419,11 +444,11 @@ fn run_pool_slice(
     loop {
         let open = started.elapsed() < window;
         while open && in_flight < max_in_flight {
-            let index = next % batches.batches.len();
+            let index = next % batches.len();
             let job = Job {
                 id: index as u64,
                 rule,
-                transactions: batches.batches[index].clone(),
+                transactions: batches.take(index),
             };
             if pool.submit(job).is_err() {
                 bail!("verify workers stopped");
@@ -446,6 +471,7 @@ fn run_pool_slice(
         }
         let valid = done.verdicts.iter().map(|v| v.is_valid()).collect();
         tally.valid_counts.push((done.id as usize, valid));
+        batches.put_back(done.id as usize, done.transactions);
     }
     // Work finished by the last counted completion, over the time to it.
     tally.tally.add(Tally {
