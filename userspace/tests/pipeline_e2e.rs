@@ -38,7 +38,8 @@ use rampart::{
     loadgen::{
         tpu::{TpuClient, TpuSink},
         transactions::{
-            generate, KeyMode, TxSpec, MAX_LEGACY_MESSAGE, MAX_V1_MESSAGE, MIN_MESSAGE,
+            generate, push_compact_u16, KeyMode, TxSpec, MAX_LEGACY_MESSAGE, MAX_V1_MESSAGE,
+            MIN_MESSAGE,
         },
     },
     pipeline::{
@@ -149,18 +150,6 @@ impl Item {
             self.intent,
             self.bytes.len()
         );
-    }
-}
-
-fn push_compact_u16(out: &mut Vec<u8>, mut value: usize) {
-    loop {
-        let byte = (value & 0x7f) as u8;
-        value >>= 7;
-        if value == 0 {
-            out.push(byte);
-            return;
-        }
-        out.push(byte | 0x80);
     }
 }
 

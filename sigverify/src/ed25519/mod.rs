@@ -15,18 +15,6 @@ pub use batch::{verify_batch_cofactored, BatchStats};
 pub use encoding::is_canonical_point_encoding;
 pub use single::verify;
 
-/// Whether Rampart's vector engine ([`engine`]) runs on this CPU.
-pub fn engine_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        engine::Engine::detect().is_some()
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
-}
-
 /// Verifies every input under the strict rule, writing `out[i]` for
 /// `inputs[i]` (same length). Uses Rampart's vector engine ([`engine`]) when the
 /// CPU has it and the slice is long enough to fill its lanes, the scalar path

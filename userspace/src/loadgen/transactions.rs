@@ -158,7 +158,9 @@ fn build(key: &SigningKey, message_size: usize, valid: bool, rng: &mut StdRng) -
     GeneratedTx { bytes, valid }
 }
 
-fn push_compact_u16(out: &mut Vec<u8>, mut value: usize) {
+/// Appends `value` in Solana's compact-u16 (shortvec) encoding: seven bits a
+/// byte, low first, the high bit set on every byte but the last.
+pub fn push_compact_u16(out: &mut Vec<u8>, mut value: usize) {
     loop {
         let byte = (value & 0x7f) as u8;
         value >>= 7;
