@@ -1,19 +1,25 @@
-//! Rampart's userspace: the command-line tool and, as later layers land, the
-//! daemon (XDP loader, QUIC ingress, verify pipeline, forwarder).
+//! Rampart's userspace: the appliance's stages, the wiring that builds them,
+//! and the command-line tool on top.
 //!
-//! - [`cli`] parses the command line and runs one subcommand per module.
-//! - [`filter`] loads the XDP filter and edits its rules and counters.
-//! - [`ingress`] is the Solana-TPU-compatible QUIC server.
-//! - [`pipeline`] batches, deduplicates, verifies and forwards transactions.
-//! - [`config`] and [`metrics`] serve `rampart run`.
-//! - [`loadgen`] builds realistic signed transactions for benchmarks and tests.
-//! - [`netlab`] makes private namespace-and-veth networks for tests and benchmarks.
+//! Dependencies point one way, top to bottom:
+//!
+//! - [`cli`] parses the command line and calls the library; nothing imports it.
+//! - [`lab`] benchmarks, load generators and namespace test networks (what
+//!   `rampart bench` runs and the tests share).
+//! - [`appliance`] is the one wiring point: it reads [`appliance::Config`] and
+//!   builds and owns the stages.
+//! - The stages: [`ingress`] (the QUIC server), [`pipeline`] (batch and
+//!   dedup, verify, forward), [`filter`] (the XDP filter's loader and maps).
+//! - Shared types the stages exchange: [`packet`] (the transaction handle),
+//!   [`quic`] (identity, TLS and endpoint helpers), [`metrics`] (the counters,
+//!   their schema and the Prometheus endpoint).
 
+pub mod appliance;
 pub mod cli;
-pub mod config;
 pub mod filter;
 pub mod ingress;
-pub mod loadgen;
+pub mod lab;
 pub mod metrics;
-pub mod netlab;
+pub mod packet;
 pub mod pipeline;
+pub mod quic;

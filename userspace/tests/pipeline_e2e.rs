@@ -29,24 +29,21 @@ use std::{
 
 use ed25519_dalek::{Signer, SigningKey};
 use rampart::{
-    config::{Config, MetricsConfig},
+    appliance::{Appliance, Config, MetricsConfig, PipelineConfig},
     ingress::{
         admission::AdmissionLimits,
-        identity::Identity,
         server::{close_code, IngressConfig},
     },
-    loadgen::{
+    lab::loadgen::{
         tpu::{TpuClient, TpuSink},
         transactions::{
             generate, push_compact_u16, KeyMode, TxSpec, MAX_LEGACY_MESSAGE, MAX_V1_MESSAGE,
             MIN_MESSAGE,
         },
     },
-    pipeline::{
-        counters::Counters,
-        forward::{ForwardConfig, ForwardMode},
-        Appliance, PipelineConfig,
-    },
+    metrics::Counters,
+    pipeline::forward::{ForwardConfig, ForwardMode},
+    quic::identity::Identity,
 };
 use rampart_sigverify::{
     ed25519,

@@ -33,7 +33,7 @@ use aya::programs::links::{FdLink, PinnedLink};
 use common::{quic_initial, quic_short, skip_unless_root, PinDir};
 use rampart::{
     filter::{maps::Counters, AttachMode, Cidr, FilterMaps, ListKind, Loader},
-    netlab::{Lab, Netns},
+    lab::netlab::{Lab, Netns},
 };
 use rampart_common::Verdict;
 
@@ -1010,7 +1010,7 @@ fn namespaces_pins_and_link_are_removed_when_a_test_panics() {
 }
 
 fn netns_list() -> String {
-    rampart::netlab::ip(&["netns", "list"]).expect("ip netns list")
+    rampart::lab::netlab::ip(&["netns", "list"]).expect("ip netns list")
 }
 
 fn live_links() -> BTreeSet<u32> {

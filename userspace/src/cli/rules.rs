@@ -7,6 +7,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use rampart_common::maps::RateLimit;
 
 use crate::filter::{
+    describe_rate,
     rules_file::{self, parse_ttl},
     Cidr, ListKind, Loader,
 };
@@ -133,41 +134,11 @@ pub fn run(command: &RulesCommand) -> anyhow::Result<()> {
             };
             loader.maps()?.set_rate(args.cidr, limit)?;
             match args.cidr {
-                Some(cidr) => println!("rate limit for {cidr}: {}", describe(&limit)),
-                None => println!("global rate limit: {}", describe(&limit)),
+                Some(cidr) => println!("rate limit for {cidr}: {}", describe_rate(&limit)),
+                None => println!("global rate limit: {}", describe_rate(&limit)),
             }
         }
-        RulesCommand::List => {
-            let rules = loader.maps()?.rules()?;
-            println!("protected ports: {:?}", rules.ports);
-            println!("global rate limit: {}", describe(&rules.global_rate));
-            for cidr in &rules.allow {
-                println!("allow     {cidr}");
-            }
-            for (cidr, left) in &rules.deny {
-                match left {
-                    Some(left) => println!("deny      {cidr}  (expires in {}s)", left.as_secs()),
-                    None => println!("deny      {cidr}"),
-                }
-            }
-            for (cidr, limit) in &rules.rate {
-                println!("ratelimit {cidr}  {}", describe(limit));
-            }
-        }
+        RulesCommand::List => print!("{}", loader.maps()?.rules()?),
     }
     Ok(())
-}
-
-fn describe(limit: &RateLimit) -> String {
-    if limit.pps == 0 && limit.bps == 0 {
-        return "none".into();
-    }
-    let mut parts = Vec::new();
-    if limit.pps != 0 {
-        parts.push(format!("{} pkt/s burst {}", limit.pps, limit.burst_packets));
-    }
-    if limit.bps != 0 {
-        parts.push(format!("{} B/s burst {} B", limit.bps, limit.burst_bytes));
-    }
-    parts.join(", ")
 }

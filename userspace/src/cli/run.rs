@@ -11,8 +11,8 @@ use rampart_sigverify::{
 };
 
 use crate::{
-    config::Config,
-    pipeline::{forward::ForwardMode, Appliance},
+    appliance::{backend::verify_path, Appliance, Config},
+    pipeline::forward::ForwardMode,
 };
 
 /// Arguments of `rampart run`; each flag overrides the file's setting.
@@ -138,32 +138,10 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         forward = %config.forward.target,
         rule = %config.pipeline.rule,
         backend = %config.pipeline.backend,
-        verify_path = match config.pipeline.backend {
-            BackendKind::Cpu => config.pipeline.engine.resolve().unwrap_or("scalar"),
-            BackendKind::FpgaSim => "fpga-sim",
-        },
+        verify_path = verify_path(&config.pipeline.backend()),
         metrics = ?appliance.metrics_addr(),
         "rampart running"
     );
-    let signals = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    signals.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = tokio::signal::ctrl_c() => {},
-        }
-        Ok::<_, std::io::Error>(())
-    })?;
-    tracing::info!("shutting down: draining in-flight batches");
-    let counters = appliance.counters().clone();
-    appliance.shutdown();
-    tracing::info!(
-        forwarded = counters.forwarded.get(),
-        entered = counters.entered.get(),
-        accounted = counters.terminal_total(),
-        "stopped"
-    );
+    appliance.run_until_signal()?;
     Ok(())
 }

@@ -77,6 +77,31 @@ pub struct RuleSet {
     pub ports: Vec<u16>,
 }
 
+impl std::fmt::Display for RuleSet {
+    /// One line per rule, as `rampart rules list` prints them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "protected ports: {:?}", self.ports)?;
+        writeln!(
+            f,
+            "global rate limit: {}",
+            super::describe_rate(&self.global_rate)
+        )?;
+        for cidr in &self.allow {
+            writeln!(f, "allow     {cidr}")?;
+        }
+        for (cidr, left) in &self.deny {
+            match left {
+                Some(left) => writeln!(f, "deny      {cidr}  (expires in {}s)", left.as_secs())?,
+                None => writeln!(f, "deny      {cidr}")?,
+            }
+        }
+        for (cidr, limit) in &self.rate {
+            writeln!(f, "ratelimit {cidr}  {}", super::describe_rate(limit))?;
+        }
+        Ok(())
+    }
+}
+
 /// Packets and bytes per verdict, for one port or for unprotected traffic.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CounterRow {

@@ -18,6 +18,21 @@ pub use cidr::{Cidr, CidrError};
 pub use loader::{AttachMode, Attachment, Loader};
 pub use maps::{FilterMaps, ListKind, RuleSet};
 
+/// A rate limit as an operator reads it: `5000 pkt/s burst 10000, …` or `none`.
+pub fn describe_rate(limit: &rampart_common::maps::RateLimit) -> String {
+    if limit.pps == 0 && limit.bps == 0 {
+        return "none".into();
+    }
+    let mut parts = Vec::new();
+    if limit.pps != 0 {
+        parts.push(format!("{} pkt/s burst {}", limit.pps, limit.burst_packets));
+    }
+    if limit.bps != 0 {
+        parts.push(format!("{} B/s burst {} B", limit.bps, limit.burst_bytes));
+    }
+    parts.join(", ")
+}
+
 /// The XDP program, built from `kernel/` by build.rs.
 pub static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/rampart-xdp"));
 

@@ -18,13 +18,16 @@ use std::{
 use crossbeam_channel::{Sender, TrySendError};
 use quinn::{crypto::rustls::QuicServerConfig, VarInt};
 
-use super::{
-    admission::{Admission, AdmissionLimits, Refusal, StakeTable, TxBucket},
-    identity::Identity,
-    tls::{peer_pubkey, server_config, TlsError},
-    Packet,
+use super::admission::{Admission, AdmissionLimits, Refusal, StakeTable, TxBucket};
+use crate::{
+    metrics::Counters,
+    packet::Packet,
+    quic::{
+        endpoint::{self, EndpointError},
+        identity::Identity,
+        tls::{peer_pubkey, server_config, TlsError},
+    },
 };
-use crate::pipeline::counters::Counters;
 
 /// QUIC close codes Agave uses.
 pub mod close_code {
@@ -82,18 +85,9 @@ pub enum IngressError {
     /// TLS setup failed.
     #[error(transparent)]
     Tls(#[from] TlsError),
-    /// The socket could not be bound.
-    #[error("binding {addr}: {source}")]
-    Bind {
-        /// The address.
-        addr: SocketAddr,
-        /// Cause.
-        #[source]
-        source: std::io::Error,
-    },
-    /// No tokio runtime for quinn.
-    #[error("no async runtime available for the QUIC endpoint")]
-    NoRuntime,
+    /// The endpoint could not be set up.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
     /// A configuration value quinn refuses.
     #[error("ingress setting {0}")]
     Setting(String),
@@ -150,20 +144,7 @@ impl Ingress {
         counters: Arc<Counters>,
     ) -> Result<Self, IngressError> {
         let server = quinn_server_config(&config, identity)?;
-        let socket =
-            std::net::UdpSocket::bind(config.listen).map_err(|source| IngressError::Bind {
-                addr: config.listen,
-                source,
-            })?;
-        let mut endpoint_config = quinn::EndpointConfig::default();
-        // Keep the fixed bit set so the XDP filter's QUIC check holds.
-        endpoint_config.grease_quic_bit(false);
-        let runtime = quinn::default_runtime().ok_or(IngressError::NoRuntime)?;
-        let endpoint = quinn::Endpoint::new(endpoint_config, Some(server), socket, runtime)
-            .map_err(|source| IngressError::Bind {
-                addr: config.listen,
-                source,
-            })?;
+        let endpoint = endpoint::bind(config.listen, Some(server))?;
         let admission = Arc::new(Mutex::new(Admission::new(
             config.admission,
             stakes.read().map(|s| s.clone()).unwrap_or_default(),

@@ -14,12 +14,17 @@ use std::{
     time::{Duration, Instant},
 };
 
-use hdrhistogram::Histogram;
-use quinn::{crypto::rustls::QuicClientConfig, VarInt};
+use quinn::VarInt;
 use tokio::sync::{mpsc::Receiver, Semaphore};
 
-use super::counters::Counters;
-use crate::ingress::{identity::Identity, tls::client_config, Packet};
+use crate::{
+    metrics::{latency::LatencyHistogram, Counters},
+    packet::Packet,
+    quic::{
+        endpoint::{any_for, bind, tpu_client_config, EndpointError},
+        identity::Identity,
+    },
+};
 
 /// How transactions reach the validator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -66,30 +71,13 @@ pub async fn run(
     mut input: Receiver<Packet>,
     counters: Arc<Counters>,
 ) {
-    let mut latency = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).ok();
-    let mut last_publish = Instant::now();
     // Added latency: from the stream's completion at ingress to the moment the
     // transaction is handed to the validator (written and finished); the
     // validator's acknowledgement is its own time, not the appliance's.
-    let mut record = |added: Duration, counters: &Counters| {
-        if let Some(h) = latency.as_mut() {
-            let _ = h.record(added.as_micros().max(1) as u64);
-            if last_publish.elapsed() >= Duration::from_millis(500) {
-                counters.latency_p50_us.set(h.value_at_quantile(0.5));
-                counters.latency_p99_us.set(h.value_at_quantile(0.99));
-                counters.latency_p999_us.set(h.value_at_quantile(0.999));
-                last_publish = Instant::now();
-            }
-        }
-    };
+    let mut latency = LatencyHistogram::new(Instant::now());
     match config.mode {
         ForwardMode::Udp => {
-            let bind: SocketAddr = if config.target.is_ipv4() {
-                ([0, 0, 0, 0], 0).into()
-            } else {
-                ([0u16; 8], 0).into()
-            };
-            let socket = match tokio::net::UdpSocket::bind(bind).await {
+            let socket = match tokio::net::UdpSocket::bind(any_for(config.target)).await {
                 Ok(socket) => socket,
                 Err(error) => {
                     tracing::error!(%error, "cannot bind the UDP forward socket");
@@ -103,7 +91,8 @@ pub async fn run(
                 match socket.send_to(&packet.bytes, config.target).await {
                     Ok(_) => {
                         counters.forwarded.inc();
-                        record(packet.received.elapsed(), &counters);
+                        latency.record(packet.received.elapsed());
+                        publish_latency(&mut latency, &counters, false);
                     }
                     Err(_) => counters.forward_failed.inc(),
                 }
@@ -145,7 +134,10 @@ pub async fn run(
                             }
                         });
                     }
-                    Some(added) = done_rx.recv() => record(added, &counters),
+                    Some(added) = done_rx.recv() => {
+                        latency.record(added);
+                        publish_latency(&mut latency, &counters, false);
+                    }
                 }
             }
             // Drain: wait for every stream in flight.
@@ -154,16 +146,25 @@ pub async fn run(
                 .await;
             drop(done_tx);
             while let Some(added) = done_rx.recv().await {
-                record(added, &counters);
+                latency.record(added);
             }
             client.close().await;
         }
     }
-    if let Some(h) = latency.as_ref() {
-        counters.latency_p50_us.set(h.value_at_quantile(0.5));
-        counters.latency_p99_us.set(h.value_at_quantile(0.99));
-        counters.latency_p999_us.set(h.value_at_quantile(0.999));
-    }
+    publish_latency(&mut latency, &counters, true);
+}
+
+/// Publishes the added-latency quantiles (at most twice a second unless forced).
+fn publish_latency(latency: &mut LatencyHistogram, counters: &Counters, force: bool) {
+    latency.publish(
+        Instant::now(),
+        force,
+        &[
+            (0.5, &counters.latency_p50_us),
+            (0.99, &counters.latency_p99_us),
+            (0.999, &counters.latency_p999_us),
+        ],
+    );
 }
 
 /// Sends one transaction and waits for the validator to acknowledge all of
@@ -193,24 +194,9 @@ struct QuicForwarder {
 }
 
 impl QuicForwarder {
-    fn new(config: &ForwardConfig, identity: &Identity) -> Result<Self, String> {
-        let tls = client_config(identity).map_err(|e| e.to_string())?;
-        let crypto = QuicClientConfig::try_from(tls).map_err(|e| e.to_string())?;
-        let mut client = quinn::ClientConfig::new(Arc::new(crypto));
-        let mut transport = quinn::TransportConfig::default();
-        transport.keep_alive_interval(Some(Duration::from_secs(1)));
-        client.transport_config(Arc::new(transport));
-        let bind: SocketAddr = if config.target.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            ([0u16; 8], 0).into()
-        };
-        let socket = std::net::UdpSocket::bind(bind).map_err(|e| e.to_string())?;
-        let mut endpoint_config = quinn::EndpointConfig::default();
-        endpoint_config.grease_quic_bit(false);
-        let runtime = quinn::default_runtime().ok_or("no async runtime")?;
-        let endpoint = quinn::Endpoint::new(endpoint_config, None, socket, runtime)
-            .map_err(|e| e.to_string())?;
+    fn new(config: &ForwardConfig, identity: &Identity) -> Result<Self, EndpointError> {
+        let client = tpu_client_config(identity)?;
+        let endpoint = bind(any_for(config.target), None)?;
         Ok(QuicForwarder {
             endpoint,
             config: client,

@@ -27,11 +27,12 @@ use clap::{Args, ValueEnum};
 use rampart_common::maps::{Bucket, RateLimit, SourceKey};
 use serde::Serialize;
 
+use super::netlab::{self, cpu, traffic, Lab};
 use crate::{
+    appliance::{Appliance, Config},
     filter::{
         is_root, loader::named_program, Cidr, FilterMaps, Loader, BARE_DROP_NAME, PROGRAM_NAME,
     },
-    netlab::{self, cpu, traffic, Lab},
 };
 
 /// The protected port the flood targets.
@@ -343,7 +344,7 @@ enum Setup {
     /// An nftables table in a namespace, deleted at the end.
     Nft { netns: String, family_table: String },
     /// Rampart's appliance (QUIC ingress and pipeline) in the receiving namespace.
-    Quic(Box<crate::pipeline::Appliance>, std::path::PathBuf),
+    Quic(Box<Appliance>, std::path::PathBuf),
     /// A socket reader thread.
     Socket {
         stop: Arc<AtomicBool>,
@@ -453,15 +454,13 @@ impl Setup {
             Mode::QuicUserspace => {
                 let dir = std::env::temp_dir()
                     .join(format!("rampart-bench-xdp-quic-{}", std::process::id()));
-                let mut config = crate::config::Config::default();
+                let mut config = Config::default();
                 config.ingress.listen = format!("{}:{PORT}", lab.rx_v4).parse()?;
                 config.ingress.identity = dir.join("identity.json");
                 config.forward.target = SocketAddr::from(([127, 0, 0, 1], 9));
                 config.metrics.listen = None;
                 config.pipeline.verify_threads = Some(1);
-                let appliance = lab
-                    .rx
-                    .run(move || crate::pipeline::Appliance::start(config))??;
+                let appliance = lab.rx.run(move || Appliance::start(config))??;
                 Ok(Setup::Quic(Box::new(appliance), dir))
             }
         }

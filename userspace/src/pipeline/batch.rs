@@ -20,8 +20,11 @@ use rampart_sigverify::{
 };
 use tokio::sync::mpsc::{error::TrySendError, Sender};
 
-use super::{counters::Counters, dedup::Dedup};
-use crate::ingress::Packet;
+use super::dedup::Dedup;
+use crate::{
+    metrics::{latency::LatencyHistogram, Counters},
+    packet::Packet,
+};
 
 /// Batching settings.
 #[derive(Debug, Clone, Copy)]
@@ -49,7 +52,7 @@ pub fn run(
     counters: Arc<Counters>,
 ) {
     let max_in_flight = pool.threads() * 2;
-    let mut latency = StageLatency::new();
+    let mut latency = LatencyHistogram::new(Instant::now());
     let mut batch: Vec<Packet> = Vec::with_capacity(policy.size);
     let mut batch_started = Instant::now();
     let mut in_flight = 0usize;
@@ -181,12 +184,22 @@ fn sort_verdicts(
     dedup: &mut Dedup,
     forward: &Sender<Packet>,
     counters: &Counters,
-    latency: &mut StageLatency,
+    latency: &mut LatencyHistogram,
 ) {
     let now = Instant::now();
+    // Time from a stream's completion to its verdict (queue, batch wait and
+    // verification).
     for packet in &done.transactions {
-        latency.record(now.duration_since(packet.received), counters);
+        latency.record(now.duration_since(packet.received));
     }
+    latency.publish(
+        now,
+        false,
+        &[
+            (0.5, &counters.verify_latency_p50_us),
+            (0.99, &counters.verify_latency_p99_us),
+        ],
+    );
     for (packet, verdict) in done.transactions.into_iter().zip(done.verdicts) {
         match verdict {
             TxVerdict::Valid => {
@@ -211,36 +224,4 @@ fn sort_verdicts(
     counters
         .forward_queue_depth
         .set((forward.max_capacity() - forward.capacity()) as u64);
-}
-
-/// Time from a stream's completion to its verdict (queue, batch wait and
-/// verification), published as gauges twice a second.
-struct StageLatency {
-    histogram: Option<hdrhistogram::Histogram<u64>>,
-    published: Instant,
-}
-
-impl StageLatency {
-    fn new() -> Self {
-        StageLatency {
-            histogram: hdrhistogram::Histogram::new_with_bounds(1, 60_000_000, 3).ok(),
-            published: Instant::now(),
-        }
-    }
-
-    fn record(&mut self, elapsed: Duration, counters: &Counters) {
-        let Some(histogram) = self.histogram.as_mut() else {
-            return;
-        };
-        let _ = histogram.record(elapsed.as_micros().max(1) as u64);
-        if self.published.elapsed() >= Duration::from_millis(500) {
-            counters
-                .verify_latency_p50_us
-                .set(histogram.value_at_quantile(0.5));
-            counters
-                .verify_latency_p99_us
-                .set(histogram.value_at_quantile(0.99));
-            self.published = Instant::now();
-        }
-    }
 }

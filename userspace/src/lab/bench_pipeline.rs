@@ -29,15 +29,14 @@ use rampart_sigverify::{
 };
 use serde::Serialize;
 
+use super::loadgen::{
+    self,
+    tpu::{TpuClient, TpuSink},
+    KeyMode, TxSpec,
+};
 use crate::{
-    config::Config,
-    ingress::identity::Identity,
-    loadgen::{
-        self,
-        tpu::{TpuClient, TpuSink},
-        KeyMode, TxSpec,
-    },
-    pipeline::Appliance,
+    appliance::{Appliance, Config},
+    quic::identity::Identity,
 };
 
 /// Arguments of `rampart bench pipeline`.

@@ -19,7 +19,8 @@ use rampart_sigverify::{
 };
 use serde::Serialize;
 
-use crate::loadgen::{self, GeneratedTx, KeyMode, TxSpec};
+use super::loadgen::{self, GeneratedTx, KeyMode, TxSpec};
+use crate::appliance::backend::{make_backend, BackendSpec};
 
 /// Arguments of `rampart bench sigverify`.
 #[derive(Debug, Args)]
@@ -70,6 +71,18 @@ pub struct BenchArgs {
     /// card for the cycle report (its verdicts are checked against the CPU).
     #[arg(long, default_value_t = 256)]
     fpga_verifies: usize,
+}
+
+impl BenchArgs {
+    /// The backend each worker gets.
+    fn backend_spec(&self) -> BackendSpec {
+        BackendSpec {
+            kind: self.backend,
+            engine: self.engine,
+            max_rlc_batch: self.batch,
+            adaptive: !self.fixed_batch,
+        }
+    }
 }
 
 fn parse_keys(text: &str) -> Result<KeyMode, String> {
@@ -144,7 +157,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     if threads == 0 {
         bail!("--threads must be at least 1");
     }
-    super::make_backend(args.backend, args.batch, !args.fixed_batch, args.engine)?;
+    make_backend(&args.backend_spec())?;
     let engine_path = match args.backend {
         BackendKind::Cpu => args.engine.resolve().unwrap_or("scalar"),
         BackendKind::FpgaSim => "n/a",
@@ -421,8 +434,8 @@ impl PoolTally {
 
 fn start_pool(args: &BenchArgs, threads: usize) -> anyhow::Result<VerifyPool<Vec<u8>>> {
     let backends = (0..threads)
-        .map(|_| super::make_backend(args.backend, args.batch, !args.fixed_batch, args.engine))
-        .collect::<anyhow::Result<Vec<_>>>()?;
+        .map(|_| make_backend(&args.backend_spec()))
+        .collect::<Result<Vec<_>, _>>()?;
     VerifyPool::start(backends, 2).context("cannot start verify workers")
 }
 

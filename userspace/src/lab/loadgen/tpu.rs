@@ -9,25 +9,19 @@ use std::{
     time::{Duration, Instant},
 };
 
-use quinn::{crypto::rustls::QuicClientConfig, VarInt};
+use quinn::VarInt;
 
-use crate::ingress::{
-    identity::Identity,
-    server::{quinn_server_config, IngressConfig},
-    tls::{client_config, peer_pubkey},
+use crate::{
+    ingress::{
+        admission::AdmissionLimits,
+        server::{quinn_server_config, IngressConfig},
+    },
+    quic::{
+        endpoint::{bind, tpu_client_config},
+        identity::Identity,
+        tls::peer_pubkey,
+    },
 };
-
-fn endpoint(
-    server: Option<quinn::ServerConfig>,
-    bind: SocketAddr,
-) -> std::io::Result<quinn::Endpoint> {
-    let socket = std::net::UdpSocket::bind(bind)?;
-    let mut config = quinn::EndpointConfig::default();
-    config.grease_quic_bit(false);
-    let runtime =
-        quinn::default_runtime().ok_or_else(|| std::io::Error::other("no tokio runtime"))?;
-    quinn::Endpoint::new(config, server, socket, runtime)
-}
 
 /// A TPU client with its own identity.
 pub struct TpuClient {
@@ -41,13 +35,8 @@ impl TpuClient {
     /// # Errors
     /// TLS or socket setup.
     pub fn new(identity: &Identity) -> anyhow::Result<Self> {
-        let tls = client_config(identity)?;
-        let crypto = QuicClientConfig::try_from(tls)?;
-        let mut config = quinn::ClientConfig::new(Arc::new(crypto));
-        let mut transport = quinn::TransportConfig::default();
-        transport.keep_alive_interval(Some(Duration::from_secs(1)));
-        config.transport_config(Arc::new(transport));
-        let endpoint = endpoint(None, SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let config = tpu_client_config(identity)?;
+        let endpoint = bind(SocketAddr::from(([127, 0, 0, 1], 0)), None)?;
         Ok(TpuClient { endpoint, config })
     }
 
@@ -107,14 +96,14 @@ impl TpuSink {
     /// TLS or socket setup.
     pub fn start(identity: &Identity) -> anyhow::Result<Self> {
         let config = IngressConfig {
-            admission: crate::ingress::admission::AdmissionLimits {
+            admission: AdmissionLimits {
                 unstaked_streams: 1024,
                 ..Default::default()
             },
             ..IngressConfig::default()
         };
         let server = quinn_server_config(&config, identity)?;
-        let endpoint = endpoint(Some(server), SocketAddr::from(([127, 0, 0, 1], 0)))?;
+        let endpoint = bind(SocketAddr::from(([127, 0, 0, 1], 0)), Some(server))?;
         let received = Arc::new(Mutex::new(Vec::new()));
         let (accepting, store) = (endpoint.clone(), received.clone());
         let task = tokio::spawn(async move {

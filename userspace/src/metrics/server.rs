@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use crate::pipeline::counters::Counters;
+use super::Counters;
 
 /// The running endpoint.
 pub struct MetricsServer {

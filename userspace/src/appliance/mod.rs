@@ -1,0 +1,274 @@
+//! The one wiring point: builds the stages from [`Config`], connects them with
+//! bounded queues, and owns them until shutdown.
+//!
+//! QUIC ingress → bounded queue → batch, parse and dedup → verify workers →
+//! forwarder, every stage on its own thread(s), each transaction ending in
+//! exactly one counter. Stages take their own settings and know nothing of
+//! files or flags; this module reads the files (identity, stakes) for them.
+//!
+//! - [`config`]: the configuration file and its checks.
+//! - [`backend`]: the one factory for verification backends.
+//! - [`stakes`]: the stake file, loaded and watched.
+
+pub mod backend;
+pub mod config;
+pub mod stakes;
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use rampart_sigverify::pool::VerifyPool;
+
+pub use self::config::{Config, MetricsConfig, PipelineConfig};
+use self::{
+    backend::{make_backend, BackendError},
+    stakes::StakeFileError,
+};
+use crate::{
+    ingress::server::{Ingress, IngressError},
+    metrics::{Counters, MetricsServer},
+    pipeline::{
+        batch::{self, BatchPolicy},
+        dedup::Dedup,
+        forward,
+    },
+    quic::identity::{Identity, IdentityError},
+};
+
+/// Errors starting the appliance.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplianceError {
+    /// The identity file.
+    #[error(transparent)]
+    Identity(#[from] IdentityError),
+    /// The QUIC endpoint.
+    #[error(transparent)]
+    Ingress(#[from] IngressError),
+    /// The stake file.
+    #[error(transparent)]
+    Stakes(#[from] StakeFileError),
+    /// A thread or runtime could not start.
+    #[error("starting {what}: {source}")]
+    Start {
+        /// What.
+        what: &'static str,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The backend is not available.
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+}
+
+/// A running appliance.
+pub struct Appliance {
+    runtime: tokio::runtime::Runtime,
+    ingress: Option<Ingress>,
+    ingress_addr: SocketAddr,
+    batch: Option<std::thread::JoinHandle<()>>,
+    forwarder: Option<tokio::task::JoinHandle<()>>,
+    metrics: Option<MetricsServer>,
+    counters: Arc<Counters>,
+    identity: Identity,
+}
+
+impl Appliance {
+    /// Starts every stage.
+    ///
+    /// # Errors
+    /// Identity, stake file, socket, or thread failures, before anything runs.
+    pub fn start(config: Config) -> Result<Self, ApplianceError> {
+        let identity = Identity::load_or_create(&config.ingress.identity)?;
+        let stakes = Arc::new(RwLock::new(Arc::new(stakes::load(
+            config.ingress.stake_file.as_deref(),
+        )?)));
+        let counters = Arc::new(Counters::default());
+        let threads = config
+            .pipeline
+            .verify_threads
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+            .max(1);
+        let spec = config.pipeline.backend();
+        let backends = (0..threads)
+            .map(|_| make_backend(&spec))
+            .collect::<Result<Vec<_>, _>>()?;
+        let cores = if config.pipeline.pin_verify_workers {
+            verify_cores(threads)
+        } else {
+            Vec::new()
+        };
+        let pool = VerifyPool::start_pinned(backends, 2, &cores).map_err(|source| {
+            ApplianceError::Start {
+                what: "verify workers",
+                source,
+            }
+        })?;
+
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(config.ingress_threads.max(1))
+            .thread_name("rampart-net")
+            .enable_all()
+            .build()
+            .map_err(|source| ApplianceError::Start {
+                what: "network runtime",
+                source,
+            })?;
+        let (packet_tx, packet_rx) = crossbeam_channel::bounded(config.pipeline.queue.max(1));
+        let (forward_tx, forward_rx) = tokio::sync::mpsc::channel(config.forward.queue.max(1));
+
+        let ingress = {
+            let _guard = runtime.enter();
+            Ingress::start(
+                config.ingress.clone(),
+                &identity,
+                stakes.clone(),
+                packet_tx,
+                counters.clone(),
+            )?
+        };
+        let ingress_addr = ingress
+            .local_addr()
+            .map_err(|source| ApplianceError::Start {
+                what: "ingress",
+                source,
+            })?;
+
+        let mut seed = [0u8; 16];
+        getrandom::fill(&mut seed).map_err(|e| ApplianceError::Start {
+            what: "dedup seed",
+            source: std::io::Error::other(e.to_string()),
+        })?;
+        let keys = (
+            u64::from_le_bytes(seed[..8].try_into().unwrap_or_default()),
+            u64::from_le_bytes(seed[8..].try_into().unwrap_or_default()),
+        );
+        let dedup = Dedup::new(
+            Duration::from_millis(config.pipeline.dedup_window_ms.max(1)),
+            config.pipeline.dedup_capacity,
+            keys,
+            Instant::now(),
+        );
+        let policy = BatchPolicy {
+            size: config.pipeline.batch_size.max(1),
+            delay: Duration::from_micros(config.pipeline.batch_delay_us),
+            rule: config.pipeline.rule,
+        };
+        let batch_counters = counters.clone();
+        let batch_stage = std::thread::Builder::new()
+            .name("rampart-batch".into())
+            .spawn(move || batch::run(packet_rx, pool, dedup, forward_tx, policy, batch_counters))
+            .map_err(|source| ApplianceError::Start {
+                what: "batch stage",
+                source,
+            })?;
+        let forwarder = runtime.spawn(forward::run(
+            config.forward.clone(),
+            identity.clone(),
+            forward_rx,
+            counters.clone(),
+        ));
+        if let Some(path) = config.ingress.stake_file.clone() {
+            runtime.spawn(stakes::reload(path, stakes));
+        }
+        let metrics =
+            match config.metrics.listen {
+                Some(addr) => Some(MetricsServer::start(addr, counters.clone()).map_err(
+                    |source| ApplianceError::Start {
+                        what: "metrics endpoint",
+                        source,
+                    },
+                )?),
+                None => None,
+            };
+        Ok(Appliance {
+            runtime,
+            ingress: Some(ingress),
+            ingress_addr,
+            batch: Some(batch_stage),
+            forwarder: Some(forwarder),
+            metrics,
+            counters,
+            identity,
+        })
+    }
+
+    /// Where the QUIC ingress listens.
+    pub fn ingress_addr(&self) -> SocketAddr {
+        self.ingress_addr
+    }
+
+    /// Where the metrics endpoint listens, if enabled.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(MetricsServer::local_addr)
+    }
+
+    /// The counters, live.
+    pub fn counters(&self) -> &Arc<Counters> {
+        &self.counters
+    }
+
+    /// The appliance's identity.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down (draining what is in
+    /// flight) and logs the final tally.
+    ///
+    /// # Errors
+    /// The signal handlers cannot be installed.
+    pub fn run_until_signal(self) -> std::io::Result<()> {
+        let signals = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        signals.block_on(async {
+            let mut term =
+                tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = tokio::signal::ctrl_c() => {},
+            }
+            Ok::<_, std::io::Error>(())
+        })?;
+        tracing::info!("shutting down: draining in-flight batches");
+        let counters = self.counters().clone();
+        self.shutdown();
+        tracing::info!(
+            forwarded = counters.forwarded.get(),
+            entered = counters.entered.get(),
+            accounted = counters.terminal_total(),
+            "stopped"
+        );
+        Ok(())
+    }
+
+    /// Stops accepting, lets every stage drain what it holds, and returns.
+    pub fn shutdown(mut self) {
+        if let Some(ingress) = self.ingress.take() {
+            self.runtime.block_on(ingress.shutdown());
+        }
+        if let Some(batch) = self.batch.take() {
+            let _ = batch.join();
+        }
+        if let Some(forwarder) = self.forwarder.take() {
+            let _ = self.runtime.block_on(forwarder);
+        }
+        if let Some(metrics) = self.metrics.take() {
+            metrics.stop();
+        }
+    }
+}
+
+/// The cores verify workers are pinned to: the last `threads` cores, or all
+/// of them when there are no more cores than workers.
+fn verify_cores(threads: usize) -> Vec<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    if threads >= cores {
+        return Vec::new();
+    }
+    (cores - threads..cores).collect()
+}

@@ -1,0 +1,16 @@
+//! The lab: the tools the command line runs beside the appliance, and what
+//! the tests share — benchmark drivers, the conformance checker, load
+//! generators, and private namespace-and-veth networks. Nothing in the
+//! appliance depends on it.
+//!
+//! - [`loadgen`]: realistic signed transactions, a TPU client and a TPU-style sink.
+//! - [`netlab`]: namespace-and-veth networks for tests and benchmarks.
+//! - [`bench_sigverify`], [`bench_pipeline`], [`bench_xdp`]: the three benchmarks.
+//! - [`conformance`]: `rampart verify`, verdicts for published vector sets.
+
+pub mod bench_pipeline;
+pub mod bench_sigverify;
+pub mod bench_xdp;
+pub mod conformance;
+pub mod loadgen;
+pub mod netlab;

@@ -1,0 +1,78 @@
+//! A latency histogram that a stage records into and publishes, a few times a
+//! second, as quantile gauges in [`Counters`](super::Counters). One type for
+//! every stage that measures latency, so they all bucket and publish alike.
+
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+
+use super::Counter;
+
+/// How often quantiles are copied out to their gauges.
+pub const PUBLISH_EVERY: Duration = Duration::from_millis(500);
+
+/// Microsecond latencies from 1 µs to 60 s at three significant digits.
+pub struct LatencyHistogram {
+    histogram: Histogram<u64>,
+    published: Instant,
+}
+
+impl LatencyHistogram {
+    /// An empty histogram, last published at `now`.
+    pub fn new(now: Instant) -> Self {
+        LatencyHistogram {
+            // Bounds are constants that hdrhistogram accepts (low ≥ 1,
+            // high ≥ 2·low, 3 significant figures), so this cannot fail.
+            histogram: Histogram::new_with_bounds(1, 60_000_000, 3)
+                .unwrap_or_else(|_| Histogram::new(3).unwrap_or_else(|_| unreachable!())),
+            published: now,
+        }
+    }
+
+    /// Records one latency (values past 60 s are clamped).
+    pub fn record(&mut self, elapsed: Duration) {
+        let micros = (elapsed.as_micros().max(1) as u64).min(60_000_000);
+        let _ = self.histogram.record(micros);
+    }
+
+    /// The `quantile` (0..=1) in microseconds.
+    pub fn quantile_us(&self, quantile: f64) -> u64 {
+        self.histogram.value_at_quantile(quantile)
+    }
+
+    /// Copies each `(quantile, gauge)` out if [`PUBLISH_EVERY`] has passed
+    /// since the last time (or always, with `force`).
+    pub fn publish(&mut self, now: Instant, force: bool, gauges: &[(f64, &Counter)]) {
+        if !force && now.duration_since(self.published) < PUBLISH_EVERY {
+            return;
+        }
+        for (quantile, gauge) in gauges {
+            gauge.set(self.quantile_us(*quantile));
+        }
+        self.published = now;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publishes_at_most_twice_a_second_unless_forced() {
+        let start = Instant::now();
+        let gauge = Counter::default();
+        let mut latency = LatencyHistogram::new(start);
+        latency.record(Duration::from_micros(700));
+        latency.publish(start + Duration::from_millis(100), false, &[(0.5, &gauge)]);
+        assert_eq!(gauge.get(), 0);
+        latency.publish(start + Duration::from_millis(600), false, &[(0.5, &gauge)]);
+        assert!((699..=701).contains(&gauge.get()), "{}", gauge.get());
+        latency.record(Duration::from_secs(120));
+        latency.publish(start + Duration::from_millis(601), true, &[(1.0, &gauge)]);
+        assert!(
+            gauge.get() >= 59_000_000,
+            "clamped to 60 s: {}",
+            gauge.get()
+        );
+    }
+}
