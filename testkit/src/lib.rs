@@ -6,6 +6,8 @@
 //! (`solana-signature`, the function Agave calls, cross-checked against
 //! ed25519-dalek `verify_strict` and ed25519-zebra), or from Rampart's own CPU
 //! reference ([`Case::expected_under`]) for the tests of other paths.
+//! Oracles say pass or fail only; [`Facts`] says what a rejection reason can
+//! be checked against (how A, R and S decode), without any verifier.
 
 use curve25519_dalek::{
     constants::{ED25519_BASEPOINT_POINT, EIGHT_TORSION},
@@ -472,4 +474,96 @@ pub fn oracle(rule: Rule, case: &Case) -> bool {
                 && !is_weak(&r)
         }
     }
+}
+
+/// Facts about a case's encodings, from curve25519-dalek's point decoding and
+/// byte arithmetic alone, not from any verifier (Rampart's or an oracle's):
+/// what a rejection reason is checked against, where the oracles give only
+/// pass or fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Facts {
+    /// A decodes to a curve point (a non-canonical y is reduced, as dalek does).
+    pub a_decodes: bool,
+    /// A's y (sign bit cleared) is below p.
+    pub a_canonical: bool,
+    /// A decodes to a point of small order.
+    pub a_small_order: bool,
+    /// R decodes to a curve point.
+    pub r_decodes: bool,
+    /// R's y is below p.
+    pub r_canonical: bool,
+    /// R decodes to a point of small order.
+    pub r_small_order: bool,
+    /// S < L.
+    pub s_canonical: bool,
+}
+
+impl Facts {
+    /// The facts of `case`.
+    pub fn of(case: &Case) -> Facts {
+        let mut r = [0u8; 32];
+        r.copy_from_slice(&case.signature[..32]);
+        let mut s = [0u8; 32];
+        s.copy_from_slice(&case.signature[32..]);
+        let decodes = |bytes: &[u8; 32]| CompressedEdwardsY(*bytes).decompress().is_some();
+        Facts {
+            a_decodes: decodes(&case.pubkey),
+            a_canonical: y_is_canonical(&case.pubkey),
+            a_small_order: is_weak(&case.pubkey),
+            r_decodes: decodes(&r),
+            r_canonical: y_is_canonical(&r),
+            r_small_order: is_weak(&r),
+            s_canonical: le_below(&s, &L_BYTES),
+        }
+    }
+
+    /// Whether every check `rule` makes before its equation passes: A decodes
+    /// and S < L under every rule; A not of small order under strict and
+    /// amended; R decodes under the cofactored rules; A and R canonical and R
+    /// not of small order under amended. (Under strict, R is judged through
+    /// the equation: compress([S]B − [k]A) must equal R's bytes.)
+    pub fn encodings_pass(&self, rule: Rule) -> bool {
+        let common = self.a_decodes && self.s_canonical;
+        match rule {
+            Rule::Strict => common && !self.a_small_order,
+            Rule::Zip215 => common && self.r_decodes,
+            Rule::Zip215Amended => {
+                common
+                    && !self.a_small_order
+                    && self.a_canonical
+                    && self.r_decodes
+                    && self.r_canonical
+                    && !self.r_small_order
+            }
+        }
+    }
+
+    /// Whether `reason` is a true statement about the case under `rule`: the
+    /// fact it names holds and the rule rejects for it. `Equation` is true
+    /// when every check before the equation passes ([`Facts::encodings_pass`]);
+    /// whether the equation itself holds is the oracles' to say.
+    pub fn supports(&self, rule: Rule, reason: rampart_sigverify::SigError) -> bool {
+        use rampart_sigverify::SigError;
+        let not_zip215 = rule != Rule::Zip215;
+        match reason {
+            SigError::PubkeyNonCanonical => rule == Rule::Zip215Amended && !self.a_canonical,
+            SigError::PubkeyInvalid => !self.a_decodes,
+            SigError::PubkeySmallOrder => not_zip215 && self.a_decodes && self.a_small_order,
+            SigError::SNonCanonical => !self.s_canonical,
+            SigError::RNonCanonical => not_zip215 && !self.r_canonical,
+            SigError::RInvalid => !self.r_decodes,
+            SigError::RSmallOrder => not_zip215 && self.r_decodes && self.r_small_order,
+            SigError::Equation => self.encodings_pass(rule),
+        }
+    }
+}
+
+/// Whether little-endian `a` < `b`.
+fn le_below(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    for i in (0..32).rev() {
+        if a[i] != b[i] {
+            return a[i] < b[i];
+        }
+    }
+    false
 }
