@@ -1,15 +1,21 @@
 //! Verdicts under every rule against the oracles: RFC 8032, the speccheck edge
 //! cases, and a differential run of random and mutated signatures, through the
-//! single path, the batch path and the CPU backend.
+//! single path, the batch path and the CPU backend (on every engine choice
+//! this CPU runs; for each it lacks, `skipping <test>/<backend>: needs <cpu
+//! feature>`, see `skip/`).
+
+mod skip;
 
 use rampart_sigverify::{
-    backend::{Backend, CpuBackend, CpuConfig, EngineChoice},
+    backend::{Backend, CpuBackend, CpuConfig},
     ed25519::{self, verify_batch_cofactored},
     Rule, SigVerdict,
 };
 use rampart_testkit::{generate, oracle, small_order_encodings, Case, Rng};
 
-fn check_all_paths(rule: Rule, cases: &[Case]) -> usize {
+/// Counts verdicts of every path that differ from the oracles; `test` names
+/// the calling test in skip lines.
+fn check_all_paths(test: &str, rule: Rule, cases: &[Case]) -> usize {
     let expected: Vec<bool> = cases.iter().map(|case| oracle(rule, case)).collect();
     let inputs: Vec<_> = cases.iter().map(Case::input).collect();
     let mut mismatches = 0;
@@ -36,10 +42,7 @@ fn check_all_paths(rule: Rule, cases: &[Case]) -> usize {
     // the cofactored rules on AVX2 that is the batch equation with engine
     // singles) and no engine at all (scalar singles, batch equation).
     let mut via_backend: Vec<(String, Vec<SigVerdict>)> = Vec::new();
-    for engine in EngineChoice::ALL {
-        if engine.resolve().is_none() {
-            continue;
-        }
+    for engine in skip::engine_choices(test) {
         let mut backend = CpuBackend::new(CpuConfig {
             engine,
             ..CpuConfig::default()
@@ -98,6 +101,7 @@ fn hex32(s: &str) -> [u8; 32] {
 
 #[test]
 fn rfc8032_vectors_pass_every_rule_and_mutations_fail() {
+    let test = "rfc8032_vectors_pass_every_rule_and_mutations_fail";
     let mut cases = Vec::new();
     for (seed, public, message, signature) in RFC8032 {
         let message = hex::decode(message).unwrap();
@@ -124,7 +128,7 @@ fn rfc8032_vectors_pass_every_rule_and_mutations_fail() {
         cases.push(bad);
     }
     for rule in Rule::ALL {
-        assert_eq!(check_all_paths(rule, &cases), 0, "{rule}");
+        assert_eq!(check_all_paths(test, rule, &cases), 0, "{rule}");
     }
 }
 
@@ -146,10 +150,11 @@ fn speccheck_cases() -> Vec<Case> {
 
 #[test]
 fn speccheck_vectors_match_the_oracles_under_every_rule() {
+    let test = "speccheck_vectors_match_the_oracles_under_every_rule";
     let cases = speccheck_cases();
     assert!(!cases.is_empty());
     for rule in Rule::ALL {
-        assert_eq!(check_all_paths(rule, &cases), 0, "{rule}");
+        assert_eq!(check_all_paths(test, rule, &cases), 0, "{rule}");
     }
     // Agave's rule accepts exactly one of the speccheck cases (index 3).
     let accepted: Vec<usize> = (0..cases.len())
@@ -163,7 +168,7 @@ fn differential_random_and_mutated_cases() {
     let mut rng = Rng(0x5eed_0001);
     let cases = generate(&mut rng, 4000);
     for rule in Rule::ALL {
-        let mismatches = check_all_paths(rule, &cases);
+        let mismatches = check_all_paths("differential_random_and_mutated_cases", rule, &cases);
         assert_eq!(mismatches, 0, "{rule}: {mismatches} verdict differences");
     }
     // The generator must actually reach the places where the rules differ.
@@ -261,5 +266,8 @@ fn shared_keys_batch_like_distinct_keys() {
             }
         })
         .collect();
-    assert_eq!(check_all_paths(Rule::Zip215, &cases), 0);
+    assert_eq!(
+        check_all_paths("shared_keys_batch_like_distinct_keys", Rule::Zip215, &cases),
+        0
+    );
 }

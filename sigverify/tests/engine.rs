@@ -9,37 +9,26 @@
 //! conformance.rs. The long differential run (10⁶ cases by default, each under all three rules) is
 //! `cargo test --release -p rampart-sigverify --test engine -- --ignored --nocapture`
 //! (`RAMPART_ENGINE_CASES` sets the count).
+//!
+//! Each test runs every engine backend this CPU has; for each one it lacks it
+//! prints `skipping <test>/<backend>: needs <cpu feature>` (see `skip/`).
+
+mod skip;
 
 use rampart_sigverify::{ed25519, Rule, SigVerdict};
 use rampart_testkit::{
     add_le, generate, honest, oracle, small_order_encodings, Case, Rng, L_BYTES,
 };
 
-use rampart_sigverify::ed25519::engine::Engine;
-
-/// The engine backends this CPU runs; says so when there are none.
-fn engines() -> Vec<Engine> {
-    let engines = Engine::all_available();
-    if engines.is_empty() {
-        eprintln!("engine tests: this CPU has neither AVX-512 IFMA nor AVX2; checking the scalar fallback only");
-    }
-    engines
-}
-
-/// Whether any backend runs here (and says which do not).
-fn engine_present() -> bool {
-    !engines().is_empty()
-}
-
 /// Runs `cases` through the engine under the strict rule in one call and
 /// counts verdicts that differ from the scalar path (reason included) or from
-/// the oracle.
-fn mismatches(cases: &[Case]) -> usize {
-    mismatches_under(Rule::Strict, cases)
+/// the oracle. `test` names the calling test in skip lines.
+fn mismatches(test: &str, cases: &[Case]) -> usize {
+    mismatches_under(test, Rule::Strict, cases)
 }
 
 /// [`mismatches`] under any rule.
-fn mismatches_under(rule: Rule, cases: &[Case]) -> usize {
+fn mismatches_under(test: &str, rule: Rule, cases: &[Case]) -> usize {
     let inputs: Vec<_> = cases.iter().map(Case::input).collect();
     let expected: Vec<(SigVerdict, bool)> = cases
         .iter()
@@ -54,7 +43,7 @@ fn mismatches_under(rule: Rule, cases: &[Case]) -> usize {
         ed25519::verify_strict_many(&inputs, &mut out);
     }
     runs.push(("auto".into(), out));
-    for engine in Engine::all_available() {
+    for engine in skip::engines(test) {
         let mut out: Vec<SigVerdict> = vec![Ok(()); inputs.len()];
         if rule.is_cofactored() {
             engine.verify_cofactored(rule, &inputs, &mut out);
@@ -81,21 +70,21 @@ fn mismatches_under(rule: Rule, cases: &[Case]) -> usize {
 
 #[test]
 fn random_and_mutated_cases_match() {
-    engine_present();
+    let test = "random_and_mutated_cases_match";
     let cases = generate(&mut Rng(0x5eed_0006), 3000);
-    assert_eq!(mismatches(&cases), 0);
+    assert_eq!(mismatches(test, &cases), 0);
 }
 
 #[test]
 fn cofactored_rules_match() {
-    engine_present();
+    let test = "cofactored_rules_match";
     let mut rng = Rng(0xc0fac);
     let cases = generate(&mut rng, 1500);
     for rule in [Rule::Zip215, Rule::Zip215Amended] {
-        assert_eq!(mismatches_under(rule, &cases), 0, "{rule}");
+        assert_eq!(mismatches_under(test, rule, &cases), 0, "{rule}");
         for len in 1..=9 {
             assert_eq!(
-                mismatches_under(rule, &cases[len * 7..len * 8]),
+                mismatches_under(test, rule, &cases[len * 7..len * 8]),
                 0,
                 "{rule} length {len}"
             );
@@ -107,7 +96,7 @@ fn cofactored_rules_match() {
 /// case in each position, and slices of every length up to 9 (spare lanes).
 #[test]
 fn lanes_mixing_valid_and_invalid_in_every_position() {
-    engine_present();
+    let test = "lanes_mixing_valid_and_invalid_in_every_position";
     let mut rng = Rng(0x1a7e5);
     let pool: Vec<Case> = generate(&mut rng, 400)
         .into_iter()
@@ -125,10 +114,14 @@ fn lanes_mixing_valid_and_invalid_in_every_position() {
             }
         }
     }
-    assert_eq!(mismatches(&cases), 0);
+    assert_eq!(mismatches(test, &cases), 0);
     for len in 1..=9 {
         let start = rng.below((cases.len() - len) as u64) as usize;
-        assert_eq!(mismatches(&cases[start..start + len]), 0, "length {len}");
+        assert_eq!(
+            mismatches(test, &cases[start..start + len]),
+            0,
+            "length {len}"
+        );
     }
 }
 
@@ -139,7 +132,7 @@ type SMutation = fn(&[u8; 32]) -> [u8; 32];
 /// encoding, with valid signatures around them in the same kernel run.
 #[test]
 fn edge_encodings_match() {
-    engine_present();
+    let test = "edge_encodings_match";
     let mut rng = Rng(0xed6e);
     let mut cases = Vec::new();
     let s_variants: [SMutation; 4] = [
@@ -166,13 +159,14 @@ fn edge_encodings_match() {
         as_r.note = "small-order encoding as R";
         cases.extend([as_key, honest(&mut rng, 5), as_r]);
     }
-    assert_eq!(mismatches(&cases), 0);
+    assert_eq!(mismatches(test, &cases), 0);
 }
 
 /// The long differential run; see the module comment.
 #[test]
 #[ignore = "long run (minutes): cargo test --release -p rampart-sigverify --test engine -- --ignored"]
 fn long_differential_run() {
+    let test = "long_differential_run";
     let total: usize = std::env::var("RAMPART_ENGINE_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -194,7 +188,7 @@ fn long_differential_run() {
                 let cases = generate(&mut Rng(0xd1ff_0000 + index as u64), count);
                 let differences = Rule::ALL
                     .into_iter()
-                    .map(|rule| mismatches_under(rule, &cases))
+                    .map(|rule| mismatches_under(test, rule, &cases))
                     .sum::<usize>();
                 bad.fetch_add(differences, std::sync::atomic::Ordering::Relaxed);
                 if index % 32 == 31 {
@@ -206,7 +200,7 @@ fn long_differential_run() {
     let bad = bad.into_inner();
     eprintln!(
         "{total} cases under 3 rules (engines: {:?}) in {:.0?}: {bad} differences",
-        engines()
+        skip::engines(test)
             .iter()
             .map(|e| e.kind().label())
             .collect::<Vec<_>>(),
