@@ -13,13 +13,14 @@ use std::{
 use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 
 use crate::{
-    backend::{verify_transactions, Backend, TxVerdict},
+    backend::{verify_views, Backend, TxVerdict},
     rule::Rule,
-    txn::Transaction,
+    txn::Verifiable,
 };
 
-/// A batch of wire transactions to verify. `T` is whatever owns the bytes
-/// (a `Vec<u8>`, a pooled buffer, a packet with metadata).
+/// A batch of transactions to verify. `T` is whatever owns the bytes and
+/// presents the verification inputs: raw bytes (a `Vec<u8>`, parsed by the
+/// worker) or a transaction the caller parsed already (never parsed again).
 #[derive(Debug)]
 pub struct Job<T> {
     /// Caller's identifier, returned with the verdicts.
@@ -63,7 +64,7 @@ pub struct VerifyPool<T> {
     workers: Vec<JoinHandle<()>>,
 }
 
-impl<T: AsRef<[u8]> + Send + 'static> VerifyPool<T> {
+impl<T: Verifiable + Send + 'static> VerifyPool<T> {
     /// Starts one worker thread per backend. Up to `queue_per_worker` jobs per
     /// worker may wait in the input queue (and as many results in the output
     /// queue) before [`try_submit`](Self::try_submit) reports it full.
@@ -200,7 +201,7 @@ fn pin_to_core(core: usize) {
     }
 }
 
-fn run_worker<T: AsRef<[u8]>>(
+fn run_worker<T: Verifiable>(
     worker: usize,
     mut backend: Box<dyn Backend>,
     jobs: Receiver<Job<T>>,
@@ -223,8 +224,9 @@ fn run_worker<T: AsRef<[u8]>>(
     }
 }
 
-/// Parses every transaction of a job and verifies the well-formed ones together.
-fn verify_job<T: AsRef<[u8]>>(
+/// Takes every transaction's verification inputs (parsing raw bytes) and
+/// verifies the well-formed ones together.
+fn verify_job<T: Verifiable>(
     backend: &mut dyn Backend,
     job: &Job<T>,
     scratch: &mut Vec<TxVerdict>,
@@ -232,8 +234,8 @@ fn verify_job<T: AsRef<[u8]>>(
     let mut verdicts = Vec::with_capacity(job.transactions.len());
     let mut parsed = Vec::with_capacity(job.transactions.len());
     let mut slots = Vec::with_capacity(job.transactions.len());
-    for (slot, bytes) in job.transactions.iter().enumerate() {
-        match Transaction::parse(bytes.as_ref()) {
+    for (slot, item) in job.transactions.iter().enumerate() {
+        match item.view() {
             Ok(tx) => {
                 parsed.push(tx);
                 slots.push(slot);
@@ -242,7 +244,7 @@ fn verify_job<T: AsRef<[u8]>>(
             Err(error) => verdicts.push(TxVerdict::Malformed(error)),
         }
     }
-    verify_transactions(backend, job.rule, &parsed, scratch);
+    verify_views(backend, job.rule, &parsed, scratch);
     for (slot, verdict) in slots.into_iter().zip(scratch.drain(..)) {
         verdicts[slot] = verdict;
     }

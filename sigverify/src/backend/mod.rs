@@ -16,7 +16,7 @@ use std::{fmt, str::FromStr};
 use crate::{
     ed25519::{SigError, SigVerdict, SignatureInput},
     rule::Rule,
-    txn::{ParseError, Transaction},
+    txn::{ParseError, Transaction, TxView},
 };
 
 /// A signature verifier: CPU today, simulated or real FPGA behind the same trait.
@@ -73,13 +73,25 @@ pub fn verify_transactions(
     transactions: &[Transaction<'_>],
     out: &mut Vec<TxVerdict>,
 ) {
+    let views: Vec<TxView<'_>> = transactions.iter().map(Transaction::view).collect();
+    verify_views(backend, rule, &views, out);
+}
+
+/// As [`verify_transactions`], over the verification inputs of transactions
+/// parsed earlier (see [`TxView`]).
+pub fn verify_views(
+    backend: &mut dyn Backend,
+    rule: Rule,
+    transactions: &[TxView<'_>],
+    out: &mut Vec<TxVerdict>,
+) {
     let inputs: Vec<SignatureInput<'_>> = transactions
         .iter()
         .flat_map(|tx| {
-            let message = tx.message();
-            tx.signatures()
+            let message = tx.message;
+            tx.signatures
                 .iter()
-                .zip(tx.signer_keys())
+                .zip(tx.signer_keys)
                 .map(move |(signature, pubkey)| SignatureInput {
                     pubkey,
                     signature,
@@ -93,7 +105,7 @@ pub fn verify_transactions(
     out.clear();
     let mut rest = verdicts.as_slice();
     for tx in transactions {
-        let (own, tail) = rest.split_at(tx.signatures().len().min(rest.len()));
+        let (own, tail) = rest.split_at(tx.signatures.len().min(rest.len()));
         rest = tail;
         let first_failure = own
             .iter()

@@ -42,12 +42,14 @@ mod instructions;
 mod legacy;
 mod reader;
 mod v1;
+mod view;
 mod vote;
 
 pub use error::ParseError;
 pub use instructions::{Instruction, Instructions};
 pub use reader::decode_compact_u16;
 pub use v1::V1_VERSION_BYTE;
+pub use view::{TxOffsets, TxView, Verifiable};
 pub use vote::VOTE_PROGRAM_ID;
 
 /// Largest legacy/v0 transaction: `PACKET_DATA_SIZE` (1280-byte IPv6 MTU
