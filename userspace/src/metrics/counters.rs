@@ -98,6 +98,9 @@ pub struct Counters {
     pub ingress_queue_depth: Counter,
     /// Forward queue depth (gauge).
     pub forward_queue_depth: Counter,
+    /// Transactions being verified whose identical copies are dropped as
+    /// duplicates on arrival (gauge).
+    pub dedup_in_flight: Counter,
     /// Stream complete → verdict (batch stage and verify), p50 microseconds.
     pub verify_latency_p50_us: Counter,
     /// p99 of the same.

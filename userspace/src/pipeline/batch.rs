@@ -1,10 +1,13 @@
 //! The batch-and-dedup stage: groups transactions into batches (by size or
-//! time), parses them, drops known duplicates before any crypto, hands batches
-//! to the verify workers, and sorts their verdicts: valid and new → forward,
-//! valid and seen → duplicate, invalid → bad signature.
+//! time), parses each once, drops known duplicates and identical copies in
+//! flight before any crypto, hands batches to the verify workers, and sorts
+//! their verdicts: valid and new → forward, valid and seen → duplicate,
+//! invalid → bad signature.
 //!
-//! One thread owns the dedup table, so checking before verify and inserting
-//! after need no lock. It never waits on a full queue: it sheds and counts.
+//! [`Batcher`] decides when a batch goes (pure, takes `now`); [`run`] only
+//! moves data between the queues. One thread owns the dedup table, so
+//! checking before verify and inserting after need no lock. It never waits on
+//! a full queue: it sheds and counts.
 
 use std::{
     sync::Arc,
@@ -15,15 +18,14 @@ use crossbeam_channel::{select, Receiver, RecvTimeoutError};
 use rampart_sigverify::{
     backend::TxVerdict,
     pool::{Done, Job, SubmitError, VerifyPool},
-    txn::Transaction,
     Rule,
 };
 use tokio::sync::mpsc::{error::TrySendError, Sender};
 
-use super::dedup::Dedup;
+use super::dedup::{Admit, Dedup};
 use crate::{
     metrics::{latency::LatencyHistogram, Counters},
-    packet::Packet,
+    packet::{Packet, ParsedTx},
 };
 
 /// Batching settings.
@@ -37,6 +39,106 @@ pub struct BatchPolicy {
     pub rule: Rule,
 }
 
+/// How busy the verify workers are, as the batch decision needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Workers {
+    /// Batches handed out and not yet back.
+    pub in_flight: usize,
+    /// Worker threads.
+    pub threads: usize,
+    /// Batches that may be out at once (workers plus their queues).
+    pub max_in_flight: usize,
+}
+
+impl Workers {
+    /// Whether another batch may be handed out.
+    pub fn room(&self) -> bool {
+        self.in_flight < self.max_in_flight
+    }
+
+    /// Whether some worker sits idle.
+    pub fn idle(&self) -> bool {
+        self.in_flight < self.threads
+    }
+}
+
+/// The batch being filled and the decision when it goes. Pure: every call
+/// takes `now`.
+///
+/// A worker sitting idle takes what is there now; while all are busy the
+/// batch grows, up to its size or its delay. So batches are small (and
+/// latency low) at light load and large at heavy load.
+#[derive(Debug)]
+pub struct Batcher<T> {
+    size: usize,
+    delay: Duration,
+    items: Vec<T>,
+    started: Instant,
+}
+
+impl<T> Batcher<T> {
+    /// An empty batcher for batches of up to `size`, each waiting at most `delay`.
+    pub fn new(size: usize, delay: Duration, now: Instant) -> Self {
+        let size = size.max(1);
+        Batcher {
+            size,
+            delay,
+            items: Vec::with_capacity(size),
+            started: now,
+        }
+    }
+
+    /// Adds one item; the batch's clock starts with its first item.
+    pub fn push(&mut self, item: T, now: Instant) {
+        if self.items.is_empty() {
+            self.started = now;
+        }
+        self.items.push(item);
+    }
+
+    /// Whether the batch has reached its size.
+    pub fn is_full(&self) -> bool {
+        self.items.len() >= self.size
+    }
+
+    /// Items waiting.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether nothing waits.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Whether the batch should go now: it is not empty, a worker can take
+    /// it, and a worker is idle, or it is full, or its oldest item has waited
+    /// the delay, or no more input will come.
+    pub fn due(&self, now: Instant, workers: Workers, input_open: bool) -> bool {
+        !self.items.is_empty()
+            && workers.room()
+            && (workers.idle()
+                || self.is_full()
+                || now.duration_since(self.started) >= self.delay
+                || !input_open)
+    }
+
+    /// How long the loop may wait for more input before the batch's delay
+    /// runs out (`idle` when the batch is empty).
+    pub fn wait(&self, now: Instant, idle: Duration) -> Duration {
+        if self.items.is_empty() {
+            idle
+        } else {
+            self.delay.saturating_sub(now.duration_since(self.started))
+        }
+    }
+
+    /// Takes the batch, leaving an empty one.
+    pub fn take(&mut self) -> Vec<T> {
+        std::mem::replace(&mut self.items, Vec::with_capacity(self.size))
+    }
+}
+
 /// Runs the stage until `input` is closed and every batch in flight is back.
 ///
 /// While every verify worker is busy (and its queue full) the stage stops
@@ -45,39 +147,35 @@ pub struct BatchPolicy {
 /// more than it can do, and nothing waits on a peer.
 pub fn run(
     input: Receiver<Packet>,
-    pool: VerifyPool<Packet>,
+    pool: VerifyPool<ParsedTx>,
     mut dedup: Dedup,
     forward: Sender<Packet>,
     policy: BatchPolicy,
     counters: Arc<Counters>,
 ) {
-    let max_in_flight = pool.threads() * 2;
+    let mut workers = Workers {
+        in_flight: 0,
+        threads: pool.threads(),
+        max_in_flight: pool.threads() * 2,
+    };
     let mut latency = LatencyHistogram::new(Instant::now());
-    let mut batch: Vec<Packet> = Vec::with_capacity(policy.size);
-    let mut batch_started = Instant::now();
-    let mut in_flight = 0usize;
+    let mut batch = Batcher::new(policy.size, policy.delay, Instant::now());
     let mut next_id = 0u64;
     let mut input_open = true;
+    let idle_wait = Duration::from_millis(50);
     loop {
-        let room = in_flight < max_in_flight;
-        let wait = if batch.is_empty() {
-            Duration::from_millis(50)
-        } else {
-            policy.delay.saturating_sub(batch_started.elapsed())
-        };
-        if input_open && room && batch.len() < policy.size {
+        let wait = batch.wait(Instant::now(), idle_wait);
+        if input_open && workers.room() && !batch.is_full() {
             select! {
                 recv(input) -> packet => match packet {
                     Ok(packet) => {
-                        if batch.is_empty() {
-                            batch_started = Instant::now();
-                        }
-                        batch.push(packet);
+                        let now = Instant::now();
+                        batch.push(packet, now);
                         // Take what is already queued, so an idle worker gets
                         // the whole backlog rather than one transaction.
-                        while batch.len() < policy.size {
+                        while !batch.is_full() {
                             match input.try_recv() {
-                                Ok(packet) => batch.push(packet),
+                                Ok(packet) => batch.push(packet, now),
                                 Err(_) => break,
                             }
                         }
@@ -86,20 +184,21 @@ pub fn run(
                 },
                 recv(pool.done()) -> done => {
                     if let Ok(done) = done {
-                        in_flight -= 1;
+                        workers.in_flight -= 1;
                         sort_verdicts(done, &mut dedup, &forward, &counters, &mut latency);
                     }
                 },
                 default(wait) => {},
             }
         } else {
-            match pool.done().recv_timeout(if room {
+            let timeout = if workers.room() {
                 wait.max(Duration::from_micros(50))
             } else {
-                Duration::from_millis(50)
-            }) {
+                idle_wait
+            };
+            match pool.done().recv_timeout(timeout) {
                 Ok(done) => {
-                    in_flight -= 1;
+                    workers.in_flight -= 1;
                     sort_verdicts(done, &mut dedup, &forward, &counters, &mut latency);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -107,44 +206,27 @@ pub fn run(
             }
         }
         counters.ingress_queue_depth.set(input.len() as u64);
-        // A worker sitting idle takes what is there now; while all are busy
-        // the batch grows, up to its size or its delay. So batches are small
-        // (and latency low) at light load and large at heavy load.
-        let idle_worker = in_flight < pool.threads();
-        let due = !batch.is_empty()
-            && in_flight < max_in_flight
-            && (idle_worker
-                || batch.len() >= policy.size
-                || batch_started.elapsed() >= policy.delay
-                || !input_open);
-        if due {
+        if batch.due(Instant::now(), workers, input_open) {
             let id = next_id;
             next_id += 1;
-            if dispatch(
-                std::mem::take(&mut batch),
-                id,
-                &pool,
-                &mut dedup,
-                policy.rule,
-                &counters,
-            ) {
-                in_flight += 1;
+            if dispatch(batch.take(), id, &pool, &mut dedup, policy.rule, &counters) {
+                workers.in_flight += 1;
             }
-            batch = Vec::with_capacity(policy.size);
         }
-        if !input_open && batch.is_empty() && in_flight == 0 {
+        counters.dedup_in_flight.set(dedup.in_flight() as u64);
+        if !input_open && batch.is_empty() && workers.in_flight == 0 {
             break;
         }
     }
     let _ = pool.shutdown();
 }
 
-/// Parses, drops malformed and known duplicates, and submits the rest.
-/// Returns whether a job went to the workers.
+/// Parses each packet once, drops malformed ones and duplicates, and submits
+/// the rest. Returns whether a job went to the workers.
 fn dispatch(
     packets: Vec<Packet>,
     id: u64,
-    pool: &VerifyPool<Packet>,
+    pool: &VerifyPool<ParsedTx>,
     dedup: &mut Dedup,
     rule: Rule,
     counters: &Counters,
@@ -152,16 +234,17 @@ fn dispatch(
     let now = Instant::now();
     let mut keep = Vec::with_capacity(packets.len());
     for packet in packets {
-        match Transaction::parse(&packet.bytes) {
-            Err(error) => counters.add_malformed(&error),
-            Ok(tx) if dedup.contains(tx.first_signature(), now) => counters.duplicate.inc(),
-            Ok(_) => keep.push(packet),
+        match ParsedTx::parse(packet, |bytes| dedup.content_tag(bytes)) {
+            Err((_, error)) => counters.add_malformed(&error),
+            Ok(tx) => match dedup.admit(tx.first_signature(), tx.content(), now) {
+                Admit::Duplicate => counters.duplicate.inc(),
+                Admit::Verify => keep.push(tx),
+            },
         }
     }
     if keep.is_empty() {
         return false;
     }
-    let count = keep.len() as u64;
     match pool.try_submit(Job {
         id,
         rule,
@@ -171,8 +254,11 @@ fn dispatch(
             counters.batches.inc();
             true
         }
-        Err(SubmitError::Full(_)) | Err(SubmitError::Stopped(_)) => {
-            counters.shed_verify.add(count);
+        Err(SubmitError::Full(job)) | Err(SubmitError::Stopped(job)) => {
+            for tx in &job.transactions {
+                dedup.settle(tx.first_signature(), tx.content(), false, now);
+            }
+            counters.shed_verify.add(job.transactions.len() as u64);
             false
         }
     }
@@ -180,7 +266,7 @@ fn dispatch(
 
 /// Routes each verified transaction to exactly one terminal counter.
 fn sort_verdicts(
-    done: Done<Packet>,
+    done: Done<ParsedTx>,
     dedup: &mut Dedup,
     forward: &Sender<Packet>,
     counters: &Counters,
@@ -189,8 +275,8 @@ fn sort_verdicts(
     let now = Instant::now();
     // Time from a stream's completion to its verdict (queue, batch wait and
     // verification).
-    for packet in &done.transactions {
-        latency.record(now.duration_since(packet.received));
+    for tx in &done.transactions {
+        latency.record(now.duration_since(tx.packet().received));
     }
     latency.publish(
         now,
@@ -200,23 +286,16 @@ fn sort_verdicts(
             (0.99, &counters.verify_latency_p99_us),
         ],
     );
-    for (packet, verdict) in done.transactions.into_iter().zip(done.verdicts) {
+    for (tx, verdict) in done.transactions.into_iter().zip(done.verdicts) {
+        let forward_it = dedup.settle(tx.first_signature(), tx.content(), verdict.is_valid(), now);
         match verdict {
-            TxVerdict::Valid => {
-                let Ok(tx) = Transaction::parse(&packet.bytes) else {
-                    continue;
-                };
-                if !dedup.insert(tx.first_signature(), now) {
-                    counters.duplicate.inc();
-                    continue;
+            TxVerdict::Valid if !forward_it => counters.duplicate.inc(),
+            TxVerdict::Valid => match forward.try_send(tx.into_packet()) {
+                Ok(()) => {}
+                Err(TrySendError::Full(_)) | Err(TrySendError::Closed(_)) => {
+                    counters.shed_forward.inc()
                 }
-                match forward.try_send(packet) {
-                    Ok(()) => {}
-                    Err(TrySendError::Full(_)) | Err(TrySendError::Closed(_)) => {
-                        counters.shed_forward.inc()
-                    }
-                }
-            }
+            },
             TxVerdict::Malformed(error) => counters.add_malformed(&error),
             TxVerdict::BadSignature { .. } => counters.bad_signature.inc(),
         }
@@ -224,4 +303,96 @@ fn sort_verdicts(
     counters
         .forward_queue_depth
         .set((forward.max_capacity() - forward.capacity()) as u64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIZE: usize = 4;
+    const DELAY: Duration = Duration::from_micros(250);
+
+    fn busy() -> Workers {
+        Workers {
+            in_flight: 2,
+            threads: 2,
+            max_in_flight: 4,
+        }
+    }
+
+    #[test]
+    fn an_idle_worker_takes_a_single_transaction_at_once() {
+        let t0 = Instant::now();
+        let mut batch = Batcher::new(SIZE, DELAY, t0);
+        assert!(
+            !batch.due(
+                t0,
+                Workers {
+                    in_flight: 0,
+                    ..busy()
+                },
+                true
+            ),
+            "empty"
+        );
+        batch.push(1, t0);
+        assert!(batch.due(
+            t0,
+            Workers {
+                in_flight: 1,
+                ..busy()
+            },
+            true
+        ));
+    }
+
+    #[test]
+    fn with_every_worker_busy_a_batch_grows_until_full_or_late() {
+        let t0 = Instant::now();
+        let mut batch = Batcher::new(SIZE, DELAY, t0);
+        batch.push(1, t0);
+        assert!(!batch.due(t0 + DELAY / 2, busy(), true));
+        assert_eq!(
+            batch.wait(t0 + DELAY / 2, Duration::from_millis(50)),
+            DELAY / 2
+        );
+        assert!(batch.due(t0 + DELAY, busy(), true), "its delay ran out");
+        for i in 2..=SIZE {
+            batch.push(i, t0);
+        }
+        assert!(batch.is_full() && batch.due(t0, busy(), true), "full");
+        assert_eq!(batch.take(), vec![1, 2, 3, 4]);
+        assert!(batch.is_empty());
+    }
+
+    #[test]
+    fn the_delay_counts_from_the_first_item_of_each_batch() {
+        let t0 = Instant::now();
+        let mut batch = Batcher::new(SIZE, DELAY, t0);
+        batch.push(1, t0 + DELAY * 10);
+        assert!(!batch.due(t0 + DELAY * 10, busy(), true));
+        assert!(batch.due(t0 + DELAY * 11, busy(), true));
+    }
+
+    #[test]
+    fn nothing_goes_while_the_workers_have_no_room() {
+        let t0 = Instant::now();
+        let mut batch = Batcher::new(SIZE, DELAY, t0);
+        for i in 0..SIZE {
+            batch.push(i, t0);
+        }
+        let full = Workers {
+            in_flight: 4,
+            ..busy()
+        };
+        assert!(!batch.due(t0 + DELAY * 100, full, false));
+    }
+
+    #[test]
+    fn a_closed_input_flushes_what_is_left() {
+        let t0 = Instant::now();
+        let mut batch = Batcher::new(SIZE, DELAY, t0);
+        batch.push(1, t0);
+        assert!(batch.due(t0, busy(), false));
+    }
 }
