@@ -706,7 +706,10 @@ fn config(dir: &Path, target: SocketAddr, mode: ForwardMode, rule: Rule) -> Conf
             target,
             ..defaults.forward
         },
-        metrics: MetricsConfig { listen: None },
+        metrics: MetricsConfig {
+            listen: None,
+            xdp_pin_dir: None,
+        },
     };
     config.validate().expect("a valid configuration");
     config

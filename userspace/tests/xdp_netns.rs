@@ -32,8 +32,10 @@ use std::{
 use aya::programs::links::{FdLink, PinnedLink};
 use common::{quic_initial, quic_short, skip_unless_root, PinDir};
 use rampart::{
+    appliance::xdp_counters::PinnedXdpCounters,
     filter::{maps::Counters, AttachMode, Cidr, FilterMaps, ListKind, Loader},
     lab::netlab::{Lab, Netns},
+    metrics::{Counters as MetricCounters, Exposition},
 };
 use rampart_common::Verdict;
 
@@ -601,6 +603,26 @@ fn allowed_and_denied(mode: AttachMode, tag: &str) {
     let after = maps.counters().unwrap();
     wire.check_arrivals(&plan);
     check_counters(&plan, &before, &after);
+    check_metrics_text(&pins, &after);
+}
+
+/// `/metrics` carries the filter's per-verdict counters of the protected
+/// port, read from the pinned maps, as they stand.
+fn check_metrics_text(pins: &PinDir, counters: &Counters) {
+    let source = PinnedXdpCounters::new(&pins.0);
+    let text = Exposition::new(Arc::new(MetricCounters::default()), Some(Arc::new(source))).text();
+    let row = counters
+        .ports
+        .get(&PORT)
+        .expect("the protected port has a row");
+    for verdict in Verdict::ALL {
+        let line = format!(
+            "rampart_xdp_frame_judged_total{{verdict=\"{}\",port=\"{PORT}\"}} {}\n",
+            verdict.label(),
+            row.verdicts[verdict as usize].packets
+        );
+        assert!(text.contains(&line), "missing {line:?} in\n{text}");
+    }
 }
 
 #[test]

@@ -46,12 +46,17 @@ impl Default for Config {
 pub struct MetricsConfig {
     /// Address of the Prometheus endpoint; none to disable.
     pub listen: Option<SocketAddr>,
+    /// Where the XDP filter pins its maps: its per-verdict and per-port
+    /// counters join `/metrics` while it is attached there. None: leave
+    /// them out.
+    pub xdp_pin_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for MetricsConfig {
     fn default() -> Self {
         MetricsConfig {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
+            xdp_pin_dir: Some(rampart_common::maps::PIN_DIR.into()),
         }
     }
 }

@@ -9,10 +9,12 @@
 //! - [`config`]: the configuration file and its checks.
 //! - [`backend`]: the one factory for verification backends.
 //! - [`stakes`]: the stake file, loaded and watched.
+//! - [`xdp_counters`]: the XDP filter's pinned counters, for `/metrics`.
 
 pub mod backend;
 pub mod config;
 pub mod stakes;
+pub mod xdp_counters;
 
 use std::{
     net::SocketAddr,
@@ -29,7 +31,7 @@ use self::{
 };
 use crate::{
     ingress::server::{Ingress, IngressError},
-    metrics::{Counters, MetricsServer},
+    metrics::{Counters, Exposition, MetricsServer, XdpSource},
     pipeline::{
         batch::{self, BatchPolicy},
         dedup::Dedup,
@@ -174,16 +176,21 @@ impl Appliance {
         if let Some(path) = config.ingress.stake_file.clone() {
             runtime.spawn(stakes::reload(path, stakes));
         }
-        let metrics =
-            match config.metrics.listen {
-                Some(addr) => Some(MetricsServer::start(addr, counters.clone()).map_err(
-                    |source| ApplianceError::Start {
+        let metrics = match config.metrics.listen {
+            Some(addr) => {
+                let xdp = config.metrics.xdp_pin_dir.clone().map(|dir| {
+                    Arc::new(xdp_counters::PinnedXdpCounters::new(dir)) as Arc<dyn XdpSource>
+                });
+                let exposition = Exposition::new(counters.clone(), xdp);
+                Some(MetricsServer::start(addr, exposition).map_err(|source| {
+                    ApplianceError::Start {
                         what: "metrics endpoint",
                         source,
-                    },
-                )?),
-                None => None,
-            };
+                    }
+                })?)
+            }
+            None => None,
+        };
         Ok(Appliance {
             runtime,
             ingress: Some(ingress),

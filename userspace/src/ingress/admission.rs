@@ -12,6 +12,8 @@ use std::{
     time::{Duration, Instant},
 };
 
+use crate::metrics::counters::REFUSAL_LABELS;
+
 /// Admission limits (defaults are Agave 4.4's).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -102,7 +104,8 @@ impl StakeTable {
     }
 }
 
-/// Why a connection was refused.
+/// Why a connection was refused. Variants are in the order of
+/// [`REFUSAL_LABELS`], which `as usize` indexes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
     /// The IP opened too many connections in the last minute.
@@ -117,13 +120,10 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    /// Stable label for metrics.
+    /// Stable label for metrics, from the counters' own table
+    /// ([`REFUSAL_LABELS`], indexed by `self as usize`).
     pub fn label(self) -> &'static str {
-        match self {
-            Refusal::NewConnectionRate => "new_connection_rate",
-            Refusal::PeerConnections => "peer_connections",
-            Refusal::TableFull => "table_full",
-        }
+        REFUSAL_LABELS[self as usize]
     }
 }
 

@@ -230,12 +230,11 @@ async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
             admitted.ticket
         }
         Err(refusal) => {
-            let (index, code) = match refusal {
-                Refusal::NewConnectionRate => (0, close_code::TOO_MANY),
-                Refusal::PeerConnections => (1, close_code::TOO_MANY),
-                Refusal::TableFull => (2, close_code::DISALLOWED),
+            let code = match refusal {
+                Refusal::NewConnectionRate | Refusal::PeerConnections => close_code::TOO_MANY,
+                Refusal::TableFull => close_code::DISALLOWED,
             };
-            shared.counters.connections_refused[index].inc();
+            shared.counters.connections_refused[refusal as usize].inc();
             connection.close(VarInt::from_u32(code), refusal.label().as_bytes());
             return;
         }

@@ -378,13 +378,13 @@ fn phase(
     std::thread::sleep(Duration::from_millis(200));
     let forwarded_at_end = sink.received();
     let (p50, p99, p999) = (
-        counters.latency_p50_us.get(),
-        counters.latency_p99_us.get(),
-        counters.latency_p999_us.get(),
+        counters.latency_quantile_us("0.5").unwrap_or(0),
+        counters.latency_quantile_us("0.99").unwrap_or(0),
+        counters.latency_quantile_us("0.999").unwrap_or(0),
     );
     let verify_latency = (
-        counters.verify_latency_p50_us.get(),
-        counters.verify_latency_p99_us.get(),
+        counters.verify_latency_quantile_us("0.5").unwrap_or(0),
+        counters.verify_latency_quantile_us("0.99").unwrap_or(0),
     );
     appliance.shutdown();
     runtime.block_on(sink.stop());

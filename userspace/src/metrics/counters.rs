@@ -1,14 +1,19 @@
 //! The appliance's counters: every transaction that enters ends in exactly one
 //! terminal counter, and the totals must add up.
 //!
-//! Stages add to these atomics (relaxed; each counter has one writer stage);
-//! the metrics endpoint and tests read them.
+//! Each counter is declared once, below, with its kind, exported name, help
+//! and labels; the struct, the schema ([`Counters::SCHEMA`]) and the
+//! read-out for the renderer all come from that one declaration. Stages add
+//! to these atomics (relaxed; each counter has one writer stage); the
+//! metrics endpoint and tests read them.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rampart_sigverify::txn::ParseError;
 
-/// One counter.
+use super::schema::{Kind, Metric, Sample};
+
+/// One counter or gauge.
 #[derive(Debug, Default)]
 pub struct Counter(AtomicU64);
 
@@ -43,74 +48,157 @@ impl Counter {
     }
 }
 
-/// Every counter of the ingress and pipeline.
-#[derive(Debug, Default)]
-pub struct Counters {
+/// Why ingress refused a connection, as the `reason` label of
+/// `rampart_ingress_connection_refused_total`; indexed by
+/// `ingress::admission::Refusal as usize`, whose `label()` reads this table.
+pub const REFUSAL_LABELS: [&str; 3] = ["new_connection_rate", "peer_connections", "table_full"];
+
+/// The quantiles of the added-latency gauges (stream complete → forwarded).
+pub const LATENCY_QUANTILES: [&str; 3] = ["0.5", "0.99", "0.999"];
+
+/// The quantiles of the verify-latency gauges (stream complete → verdict).
+pub const VERIFY_QUANTILES: [&str; 2] = ["0.5", "0.99"];
+
+/// The field type of a declared counter: one [`Counter`], or one per label value.
+macro_rules! field_type {
+    () => {
+        Counter
+    };
+    ($label:literal $values:expr) => {
+        [Counter; $values.len()]
+    };
+}
+
+/// The schema entry's label name and values.
+macro_rules! field_labels {
+    () => {
+        None
+    };
+    ($label:literal $values:expr) => {
+        Some(($label, &$values))
+    };
+}
+
+/// Reads a declared counter's samples: `(label value, value)` per series.
+macro_rules! field_samples {
+    ($self:ident $field:ident) => {
+        vec![(None, $self.$field.get())]
+    };
+    ($self:ident $field:ident $label:literal $values:expr) => {
+        $values
+            .iter()
+            .zip(&$self.$field)
+            .map(|(label, counter)| (Some(*label), counter.get()))
+            .collect()
+    };
+}
+
+/// Declares [`Counters`]: each line is a field, its kind, its exported name
+/// (without `rampart_` and `_total`), help, and optionally a label name and
+/// the label values.
+macro_rules! declare_counters {
+    ($(
+        $(#[doc = $doc:literal])*
+        $field:ident: $kind:ident $name:literal $help:literal $([$label:literal $values:expr])?;
+    )*) => {
+        /// Every counter of the ingress and pipeline.
+        #[derive(Debug, Default)]
+        pub struct Counters {
+            $(
+                $(#[doc = $doc])*
+                pub $field: field_type!($($label $values)?),
+            )*
+        }
+
+        impl Counters {
+            /// Every metric, once, in declaration order.
+            pub const SCHEMA: &'static [Metric] = &[
+                $(Metric {
+                    name: $name,
+                    kind: Kind::$kind,
+                    help: $help,
+                    labels: field_labels!($($label $values)?),
+                },)*
+            ];
+
+            /// The current value of every series, schema entry by schema entry.
+            pub fn samples(&self) -> Vec<(&'static Metric, Vec<Sample>)> {
+                Self::SCHEMA
+                    .iter()
+                    .zip([$(field_samples!(self $field $($label $values)?),)*])
+                    .collect()
+            }
+        }
+    };
+}
+
+declare_counters! {
     // Entry.
     /// Streams that delivered a transaction or were rejected as one: the sum
     /// of the terminal counters below once the pipeline is idle.
-    pub entered: Counter,
+    entered: Counter "ingress_stream_entered" "Streams that carried or claimed a transaction.";
 
     // Terminal: ingress.
     /// Stream empty (closed with nothing in it).
-    pub empty: Counter,
+    empty: Counter "ingress_stream_empty" "Empty streams.";
     /// Stream longer than the largest transaction.
-    pub oversize: Counter,
+    oversize: Counter "ingress_stream_oversize" "Streams longer than a transaction may be.";
     /// Stream not finished within the chunk timeout.
-    pub unfinished: Counter,
+    unfinished: Counter "ingress_stream_unfinished" "Streams not finished in time.";
     /// Over the connection's transaction rate.
-    pub rate_limited: Counter,
+    rate_limited: Counter "ingress_transaction_rate_limited" "Transactions over the connection's rate.";
     /// The pipeline's input queue was full.
-    pub shed_ingress: Counter,
+    shed_ingress: Counter "ingress_transaction_shed" "Transactions shed: pipeline queue full.";
     // Terminal: parse, dedup, verify.
     /// Not a well-formed transaction, per [`ParseError::LABELS`] entry.
-    pub malformed: [Counter; ParseError::LABELS.len()],
-    /// Already seen (first signature) within the dedup window.
-    pub duplicate: Counter,
+    malformed: Counter "parse_transaction_malformed" "Malformed transactions by reason."
+        ["reason" ParseError::LABELS];
+    /// Already forwarded (first signature) within the dedup window, or an
+    /// identical copy was being verified.
+    duplicate: Counter "dedup_transaction_duplicate" "Duplicate transactions.";
     /// The verify queue was full.
-    pub shed_verify: Counter,
+    shed_verify: Counter "verify_transaction_shed" "Transactions shed: verify queue full.";
     /// A signature did not verify.
-    pub bad_signature: Counter,
+    bad_signature: Counter "verify_transaction_bad_signature" "Transactions with a bad signature.";
     // Terminal: forward.
     /// The forward queue was full.
-    pub shed_forward: Counter,
+    shed_forward: Counter "forward_transaction_shed" "Transactions shed: forward queue full.";
     /// The forwarder could not deliver it (connection failed).
-    pub forward_failed: Counter,
+    forward_failed: Counter "forward_transaction_failed" "Transactions the forwarder could not deliver.";
     /// Delivered to the validator.
-    pub forwarded: Counter,
+    forwarded: Counter "forward_transaction_forwarded" "Transactions delivered to the validator.";
 
     // Not per transaction.
     /// Connections admitted.
-    pub connections_accepted: Counter,
-    /// Connections refused, by reason: rate, per-peer, table full.
-    pub connections_refused: [Counter; 3],
+    connections_accepted: Counter "ingress_connection_accepted" "Connections admitted.";
+    /// Connections refused, by [`REFUSAL_LABELS`] reason.
+    connections_refused: Counter "ingress_connection_refused" "Connections refused by reason."
+        ["reason" REFUSAL_LABELS];
     /// Connections closed to make room for a newcomer (full table).
-    pub connections_evicted: Counter,
+    connections_evicted: Counter "ingress_connection_evicted" "Connections closed to make room for a newcomer.";
     /// Handshakes that failed.
-    pub handshakes_failed: Counter,
-    /// Live connections (gauge).
-    pub connections_open: Counter,
+    handshakes_failed: Counter "ingress_handshake_failed" "Failed handshakes.";
     /// Forwarder connections made.
-    pub forward_connects: Counter,
+    forward_connects: Counter "forward_connection_opened" "Connections the forwarder opened.";
     /// Batches handed to verify workers.
-    pub batches: Counter,
+    batches: Counter "verify_batch" "Batches handed to verify workers.";
+    /// Live connections (gauge).
+    connections_open: Gauge "ingress_connection_open" "Live connections.";
     /// Ingress queue depth (gauge).
-    pub ingress_queue_depth: Counter,
+    ingress_queue_depth: Gauge "ingress_queue_depth" "Transactions waiting for the batcher.";
     /// Forward queue depth (gauge).
-    pub forward_queue_depth: Counter,
+    forward_queue_depth: Gauge "forward_queue_depth" "Transactions waiting for the forwarder.";
     /// Transactions being verified whose identical copies are dropped as
     /// duplicates on arrival (gauge).
-    pub dedup_in_flight: Counter,
-    /// Stream complete → verdict (batch stage and verify), p50 microseconds.
-    pub verify_latency_p50_us: Counter,
-    /// p99 of the same.
-    pub verify_latency_p99_us: Counter,
-    /// Added latency, stream complete → forwarded, microseconds (gauges).
-    pub latency_p50_us: Counter,
-    /// p99 of the same.
-    pub latency_p99_us: Counter,
-    /// p99.9 of the same.
-    pub latency_p999_us: Counter,
+    dedup_in_flight: Gauge "dedup_in_flight" "Transactions being verified (identical copies are duplicates).";
+    /// Stream complete → verdict (batch stage and verify), microseconds, per
+    /// [`VERIFY_QUANTILES`] entry (gauges).
+    verify_latency_us: Micros "verify_latency_seconds" "Stream complete to verdict."
+        ["quantile" VERIFY_QUANTILES];
+    /// Added latency, stream complete → forwarded, microseconds, per
+    /// [`LATENCY_QUANTILES`] entry (gauges).
+    latency_us: Micros "pipeline_latency_seconds" "Added latency, stream complete to forwarded."
+        ["quantile" LATENCY_QUANTILES];
 }
 
 impl Counters {
@@ -148,153 +236,15 @@ impl Counters {
             + self.malformed_total()
     }
 
-    /// The counters in Prometheus text format, names
-    /// `rampart_<stage>_<subject>_<action>`.
-    pub fn prometheus(&self) -> String {
-        let mut out = String::new();
-        let mut counter = |name: &str, help: &str, value: u64| {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
-            ));
-        };
-        counter(
-            "rampart_ingress_stream_entered_total",
-            "Streams that carried or claimed a transaction.",
-            self.entered.get(),
-        );
-        counter(
-            "rampart_ingress_stream_empty_total",
-            "Empty streams.",
-            self.empty.get(),
-        );
-        counter(
-            "rampart_ingress_stream_oversize_total",
-            "Streams longer than a transaction may be.",
-            self.oversize.get(),
-        );
-        counter(
-            "rampart_ingress_stream_unfinished_total",
-            "Streams not finished in time.",
-            self.unfinished.get(),
-        );
-        counter(
-            "rampart_ingress_transaction_rate_limited_total",
-            "Transactions over the connection's rate.",
-            self.rate_limited.get(),
-        );
-        counter(
-            "rampart_ingress_transaction_shed_total",
-            "Transactions shed: pipeline queue full.",
-            self.shed_ingress.get(),
-        );
-        counter(
-            "rampart_dedup_transaction_duplicate_total",
-            "Duplicate transactions.",
-            self.duplicate.get(),
-        );
-        counter(
-            "rampart_verify_transaction_shed_total",
-            "Transactions shed: verify queue full.",
-            self.shed_verify.get(),
-        );
-        counter(
-            "rampart_verify_transaction_bad_signature_total",
-            "Transactions with a bad signature.",
-            self.bad_signature.get(),
-        );
-        counter(
-            "rampart_forward_transaction_shed_total",
-            "Transactions shed: forward queue full.",
-            self.shed_forward.get(),
-        );
-        counter(
-            "rampart_forward_transaction_failed_total",
-            "Transactions the forwarder could not deliver.",
-            self.forward_failed.get(),
-        );
-        counter(
-            "rampart_forward_transaction_forwarded_total",
-            "Transactions delivered to the validator.",
-            self.forwarded.get(),
-        );
-        counter(
-            "rampart_ingress_connection_accepted_total",
-            "Connections admitted.",
-            self.connections_accepted.get(),
-        );
-        counter(
-            "rampart_ingress_handshake_failed_total",
-            "Failed handshakes.",
-            self.handshakes_failed.get(),
-        );
-        counter(
-            "rampart_forward_connection_opened_total",
-            "Connections the forwarder opened.",
-            self.forward_connects.get(),
-        );
-        counter(
-            "rampart_verify_batch_total",
-            "Batches handed to verify workers.",
-            self.batches.get(),
-        );
-        out.push_str("# HELP rampart_parse_transaction_malformed_total Malformed transactions by reason.\n# TYPE rampart_parse_transaction_malformed_total counter\n");
-        for (label, value) in ParseError::LABELS.iter().zip(&self.malformed) {
-            out.push_str(&format!(
-                "rampart_parse_transaction_malformed_total{{reason=\"{label}\"}} {}\n",
-                value.get()
-            ));
-        }
-        out.push_str("# HELP rampart_ingress_connection_refused_total Connections refused by reason.\n# TYPE rampart_ingress_connection_refused_total counter\n");
-        for (label, value) in ["new_connection_rate", "peer_connections", "table_full"]
-            .iter()
-            .zip(&self.connections_refused)
-        {
-            out.push_str(&format!(
-                "rampart_ingress_connection_refused_total{{reason=\"{label}\"}} {}\n",
-                value.get()
-            ));
-        }
-        let mut gauge = |name: &str, help: &str, value: u64| {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}\n"
-            ));
-        };
-        gauge(
-            "rampart_ingress_connection_open",
-            "Live connections.",
-            self.connections_open.get(),
-        );
-        gauge(
-            "rampart_ingress_queue_depth",
-            "Transactions waiting for the batcher.",
-            self.ingress_queue_depth.get(),
-        );
-        gauge(
-            "rampart_forward_queue_depth",
-            "Transactions waiting for the forwarder.",
-            self.forward_queue_depth.get(),
-        );
-        out.push_str("# HELP rampart_verify_latency_seconds Stream complete to verdict.\n# TYPE rampart_verify_latency_seconds summary\n");
-        for (quantile, value) in [
-            ("0.5", &self.verify_latency_p50_us),
-            ("0.99", &self.verify_latency_p99_us),
-        ] {
-            out.push_str(&format!(
-                "rampart_verify_latency_seconds{{quantile=\"{quantile}\"}} {:.6}\n",
-                value.get() as f64 / 1e6
-            ));
-        }
-        out.push_str("# HELP rampart_pipeline_latency_seconds Added latency, stream complete to forwarded.\n# TYPE rampart_pipeline_latency_seconds summary\n");
-        for (quantile, value) in [
-            ("0.5", &self.latency_p50_us),
-            ("0.99", &self.latency_p99_us),
-            ("0.999", &self.latency_p999_us),
-        ] {
-            out.push_str(&format!(
-                "rampart_pipeline_latency_seconds{{quantile=\"{quantile}\"}} {:.6}\n",
-                value.get() as f64 / 1e6
-            ));
-        }
-        out
+    /// The added-latency gauge for `quantile` (one of [`LATENCY_QUANTILES`]), in µs.
+    pub fn latency_quantile_us(&self, quantile: &str) -> Option<u64> {
+        let index = LATENCY_QUANTILES.iter().position(|q| *q == quantile)?;
+        Some(self.latency_us[index].get())
+    }
+
+    /// The verify-latency gauge for `quantile` (one of [`VERIFY_QUANTILES`]), in µs.
+    pub fn verify_latency_quantile_us(&self, quantile: &str) -> Option<u64> {
+        let index = VERIFY_QUANTILES.iter().position(|q| *q == quantile)?;
+        Some(self.verify_latency_us[index].get())
     }
 }

@@ -40,14 +40,17 @@ impl LatencyHistogram {
         self.histogram.value_at_quantile(quantile)
     }
 
-    /// Copies each `(quantile, gauge)` out if [`PUBLISH_EVERY`] has passed
-    /// since the last time (or always, with `force`).
-    pub fn publish(&mut self, now: Instant, force: bool, gauges: &[(f64, &Counter)]) {
+    /// Copies quantile `quantiles[i]` (a label such as `"0.99"`) into
+    /// `gauges[i]` if [`PUBLISH_EVERY`] has passed since the last time (or
+    /// always, with `force`).
+    pub fn publish(&mut self, now: Instant, force: bool, quantiles: &[&str], gauges: &[Counter]) {
         if !force && now.duration_since(self.published) < PUBLISH_EVERY {
             return;
         }
-        for (quantile, gauge) in gauges {
-            gauge.set(self.quantile_us(*quantile));
+        for (quantile, gauge) in quantiles.iter().zip(gauges) {
+            if let Ok(quantile) = quantile.parse::<f64>() {
+                gauge.set(self.quantile_us(quantile));
+            }
         }
         self.published = now;
     }
@@ -60,19 +63,23 @@ mod tests {
     #[test]
     fn publishes_at_most_twice_a_second_unless_forced() {
         let start = Instant::now();
-        let gauge = Counter::default();
+        let gauges = [Counter::default()];
         let mut latency = LatencyHistogram::new(start);
         latency.record(Duration::from_micros(700));
-        latency.publish(start + Duration::from_millis(100), false, &[(0.5, &gauge)]);
-        assert_eq!(gauge.get(), 0);
-        latency.publish(start + Duration::from_millis(600), false, &[(0.5, &gauge)]);
-        assert!((699..=701).contains(&gauge.get()), "{}", gauge.get());
-        latency.record(Duration::from_secs(120));
-        latency.publish(start + Duration::from_millis(601), true, &[(1.0, &gauge)]);
+        latency.publish(start + Duration::from_millis(100), false, &["0.5"], &gauges);
+        assert_eq!(gauges[0].get(), 0);
+        latency.publish(start + Duration::from_millis(600), false, &["0.5"], &gauges);
         assert!(
-            gauge.get() >= 59_000_000,
+            (699..=701).contains(&gauges[0].get()),
+            "{}",
+            gauges[0].get()
+        );
+        latency.record(Duration::from_secs(120));
+        latency.publish(start + Duration::from_millis(601), true, &["1"], &gauges);
+        assert!(
+            gauges[0].get() >= 59_000_000,
             "clamped to 60 s: {}",
-            gauge.get()
+            gauges[0].get()
         );
     }
 }

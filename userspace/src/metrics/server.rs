@@ -1,4 +1,5 @@
 //! A Prometheus text endpoint (`GET /metrics`) on a small thread of its own.
+//! It serves whatever [`Exposition`] renders.
 
 use std::{
     io::{Read, Write},
@@ -11,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use super::Counters;
+use super::Exposition;
 
 /// The running endpoint.
 pub struct MetricsServer {
@@ -21,11 +22,11 @@ pub struct MetricsServer {
 }
 
 impl MetricsServer {
-    /// Listens on `addr` and serves the counters.
+    /// Listens on `addr` and serves `exposition`.
     ///
     /// # Errors
     /// The address cannot be bound.
-    pub fn start(addr: SocketAddr, counters: Arc<Counters>) -> std::io::Result<Self> {
+    pub fn start(addr: SocketAddr, exposition: Exposition) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
@@ -41,7 +42,7 @@ impl MetricsServer {
                         let n = stream.read(&mut request).unwrap_or(0);
                         let head = String::from_utf8_lossy(&request[..n]);
                         let (status, body) = if head.starts_with("GET /metrics") || head.starts_with("GET / ") {
-                            ("200 OK", counters.prometheus())
+                            ("200 OK", exposition.text())
                         } else {
                             ("404 Not Found", "try /metrics\n".to_owned())
                         };

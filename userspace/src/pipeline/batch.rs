@@ -24,7 +24,7 @@ use tokio::sync::mpsc::{error::TrySendError, Sender};
 
 use super::dedup::{Admit, Dedup};
 use crate::{
-    metrics::{latency::LatencyHistogram, Counters},
+    metrics::{counters::VERIFY_QUANTILES, latency::LatencyHistogram, Counters},
     packet::{Packet, ParsedTx},
 };
 
@@ -278,14 +278,7 @@ fn sort_verdicts(
     for tx in &done.transactions {
         latency.record(now.duration_since(tx.packet().received));
     }
-    latency.publish(
-        now,
-        false,
-        &[
-            (0.5, &counters.verify_latency_p50_us),
-            (0.99, &counters.verify_latency_p99_us),
-        ],
-    );
+    latency.publish(now, false, &VERIFY_QUANTILES, &counters.verify_latency_us);
     for (tx, verdict) in done.transactions.into_iter().zip(done.verdicts) {
         let forward_it = dedup.settle(tx.first_signature(), tx.content(), verdict.is_valid(), now);
         match verdict {

@@ -8,7 +8,6 @@
 //! Agave's limit of 8 per IP per minute.
 
 use std::{
-    collections::VecDeque,
     net::SocketAddr,
     sync::Arc,
     time::{Duration, Instant},
@@ -17,8 +16,9 @@ use std::{
 use quinn::VarInt;
 use tokio::sync::{mpsc::Receiver, Semaphore};
 
+use super::pacing::ConnectPacer;
 use crate::{
-    metrics::{latency::LatencyHistogram, Counters},
+    metrics::{counters::LATENCY_QUANTILES, latency::LatencyHistogram, Counters},
     packet::Packet,
     quic::{
         endpoint::{any_for, bind, tpu_client_config, EndpointError},
@@ -159,11 +159,8 @@ fn publish_latency(latency: &mut LatencyHistogram, counters: &Counters, force: b
     latency.publish(
         Instant::now(),
         force,
-        &[
-            (0.5, &counters.latency_p50_us),
-            (0.99, &counters.latency_p99_us),
-            (0.999, &counters.latency_p999_us),
-        ],
+        &LATENCY_QUANTILES,
+        &counters.latency_us,
     );
 }
 
@@ -189,8 +186,7 @@ struct QuicForwarder {
     config: quinn::ClientConfig,
     target: SocketAddr,
     connection: Option<quinn::Connection>,
-    attempts: VecDeque<Instant>,
-    per_minute: usize,
+    pacer: ConnectPacer,
 }
 
 impl QuicForwarder {
@@ -202,8 +198,7 @@ impl QuicForwarder {
             config: client,
             target: config.target,
             connection: None,
-            attempts: VecDeque::new(),
-            per_minute: config.connections_per_minute.max(1),
+            pacer: ConnectPacer::new(config.connections_per_minute, Duration::from_secs(60)),
         })
     }
 
@@ -218,21 +213,10 @@ impl QuicForwarder {
         }
         self.connection = None;
         for _ in 0..3 {
-            let window = Duration::from_secs(60);
-            while self
-                .attempts
-                .front()
-                .is_some_and(|at| at.elapsed() >= window)
-            {
-                self.attempts.pop_front();
-            }
-            if self.attempts.len() >= self.per_minute {
-                if let Some(oldest) = self.attempts.front() {
-                    tokio::time::sleep(window.saturating_sub(oldest.elapsed())).await;
-                }
+            if let Err(wait) = self.pacer.try_attempt(Instant::now()) {
+                tokio::time::sleep(wait).await;
                 continue;
             }
-            self.attempts.push_back(Instant::now());
             let connecting =
                 match self
                     .endpoint

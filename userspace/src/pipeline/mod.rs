@@ -6,7 +6,9 @@
 //! - [`batch`]: batching, dedup, hand-off to the verify pool, routing verdicts.
 //! - [`dedup`]: the keyed-hash, time-windowed duplicate filter (pure).
 //! - [`forward`]: the QUIC (or UDP) client to the validator's TPU.
+//! - [`pacing`]: the forwarder's connection budget (pure).
 
 pub mod batch;
 pub mod dedup;
 pub mod forward;
+pub mod pacing;
