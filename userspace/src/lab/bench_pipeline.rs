@@ -11,7 +11,7 @@
 //! then be an overload, not half load.
 
 use std::{
-    collections::HashSet,
+    collections::HashMap,
     net::SocketAddr,
     sync::{
         atomic::{AtomicU64, Ordering},
@@ -23,7 +23,7 @@ use std::{
 use anyhow::Context;
 use clap::Args;
 use rampart_sigverify::{
-    backend::{Backend, CpuBackend, CpuConfig, EngineChoice},
+    backend::EngineChoice,
     pool::{Job, VerifyPool},
     Rule,
 };
@@ -35,7 +35,8 @@ use super::loadgen::{
     KeyMode, TxSpec,
 };
 use crate::{
-    appliance::{Appliance, Config},
+    appliance::{backend::make_backend, verify_cores, Appliance, Config, PipelineConfig},
+    packet::{Packet, ParsedTx},
     quic::identity::Identity,
 };
 
@@ -54,11 +55,11 @@ pub struct BenchPipelineArgs {
     /// Distinct transactions to generate.
     #[arg(long, default_value_t = 40_000)]
     transactions: usize,
-    /// Share with an invalid signature.
-    #[arg(long, default_value_t = 0.0)]
+    /// Share with an invalid signature (none of them may reach the sink).
+    #[arg(long, default_value_t = 0.05)]
     invalid_fraction: f64,
-    /// Share sent a second time (duplicates).
-    #[arg(long, default_value_t = 0.0)]
+    /// Share sent a second time (duplicates; none may reach the sink twice).
+    #[arg(long, default_value_t = 0.05)]
     duplicate_fraction: f64,
     /// Signed message size in bytes.
     #[arg(long, default_value_t = 256)]
@@ -89,14 +90,27 @@ struct Report {
     raw_verify_tps: f64,
     /// The lower of the forwarded rate at saturation and the raw verify rate.
     capacity_tps: f64,
+    /// Forwarded over what the raw rate allows of this mix: the raw verify
+    /// rate times the share of distinct transactions that are valid.
     ratio_forwarded_vs_raw: f64,
     half_load_offered_tps: f64,
+    /// Latency at half load, measured outside the appliance: from the
+    /// client starting a stream to the sink receiving it (both QUIC hops on
+    /// loopback included), valid unique transactions only.
     p50_us: u64,
     p99_us: u64,
     p999_us: u64,
+    /// The appliance's own view (stream complete at ingress → handed to the
+    /// validator), for comparison.
+    appliance_p50_us: u64,
+    appliance_p99_us: u64,
     /// Of that, stream complete to verdict (p50, p99).
     verify_p50_us: u64,
     verify_p99_us: u64,
+    /// Transactions with an invalid signature that reached the sink (must be 0).
+    forwarded_invalid: u64,
+    /// Transactions that reached the sink more than once (must be 0).
+    forwarded_duplicate: u64,
     /// Valid unique transactions sent at half load that never arrived.
     lost_valid: u64,
     /// The same under saturation, where shedding is expected.
@@ -140,6 +154,7 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
         args,
         window,
     )?;
+    let valid_share = txs.iter().filter(|tx| tx.valid).count() as f64 / txs.len().max(1) as f64;
     eprintln!(
         "[bench pipeline] raw verify: {raw:.0} tx/s with {} worker(s)",
         args.verify_threads
@@ -152,7 +167,7 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
         "[bench pipeline] saturation: offered {:.0} tx/s, forwarded {:.0} tx/s",
         saturated.offered_tps, saturated.forwarded_tps
     );
-    let capacity = saturated.forwarded_tps.min(raw);
+    let capacity = saturated.forwarded_tps.min(raw * valid_share);
     let half = phase(args, &wire, Some(capacity / 2.0), window)?;
     eprintln!(
         "[bench pipeline] half load: offered {:.0} tx/s, latency p50 {} us p99 {} us p99.9 {} us; shed {:?}, rate-limited {}, lost {}",
@@ -166,11 +181,15 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
         forwarded_tps: saturated.forwarded_tps,
         raw_verify_tps: raw,
         capacity_tps: capacity,
-        ratio_forwarded_vs_raw: saturated.forwarded_tps / raw.max(1.0),
+        ratio_forwarded_vs_raw: saturated.forwarded_tps / (raw * valid_share).max(1.0),
         half_load_offered_tps: half.offered_tps,
         p50_us: half.p50,
         p99_us: half.p99,
         p999_us: half.p999,
+        appliance_p50_us: half.appliance_latency.0,
+        appliance_p99_us: half.appliance_latency.1,
+        forwarded_invalid: saturated.forwarded_invalid + half.forwarded_invalid,
+        forwarded_duplicate: saturated.forwarded_duplicate + half.forwarded_duplicate,
         verify_p50_us: half.verify_latency.0,
         verify_p99_us: half.verify_latency.1,
         lost_valid: half.lost_valid,
@@ -214,56 +233,114 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
             report.half_load_offered_tps, report.p50_us, report.p99_us, report.p999_us
         );
         println!(
+            "  (the appliance's own histogram: p50 {} us, p99 {} us)",
+            report.appliance_p50_us, report.appliance_p99_us
+        );
+        println!(
             "  valid unique transactions lost at half load: {} (under saturation, shed: {})",
             report.lost_valid, report.saturation_lost_valid
+        );
+        println!(
+            "  at the sink: {} invalid, {} duplicate (both must be 0)",
+            report.forwarded_invalid, report.forwarded_duplicate
+        );
+    }
+    if report.forwarded_invalid + report.forwarded_duplicate > 0 {
+        anyhow::bail!(
+            "the sink received {} invalid and {} duplicate transactions",
+            report.forwarded_invalid,
+            report.forwarded_duplicate
         );
     }
     Ok(())
 }
 
+/// Transactions per second the verify workers alone judge, with the
+/// appliance's own backends, pinning, pre-parsed jobs and no copies: each
+/// job's transactions come back with its verdicts and go out again.
 fn raw_verify_rate(
     txs: &[Vec<u8>],
     args: &BenchPipelineArgs,
     window: Duration,
 ) -> anyhow::Result<f64> {
-    let backends: Vec<Box<dyn Backend>> = (0..args.verify_threads.max(1))
-        .map(|_| {
-            Box::new(CpuBackend::new(CpuConfig {
-                engine: args.engine,
-                ..CpuConfig::default()
-            })) as Box<dyn Backend>
+    let threads = args.verify_threads.max(1);
+    let spec = PipelineConfig {
+        engine: args.engine,
+        rule: args.rule,
+        ..PipelineConfig::default()
+    }
+    .backend();
+    let backends = (0..threads)
+        .map(|_| make_backend(&spec))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cores = if args.no_pin {
+        Vec::new()
+    } else {
+        verify_cores(threads)
+    };
+    let pool = VerifyPool::<ParsedTx>::start_pinned(backends, 2, &cores)?;
+    let peer = SocketAddr::from(([127, 0, 0, 1], 0));
+    let mut idle: Vec<Option<Vec<ParsedTx>>> = txs
+        .chunks(64)
+        .map(|chunk| {
+            let parsed = chunk
+                .iter()
+                .filter_map(|bytes| {
+                    let packet = Packet {
+                        bytes: bytes.clone(),
+                        received: Instant::now(),
+                        peer,
+                    };
+                    ParsedTx::parse(packet, |_| 0).ok()
+                })
+                .collect();
+            Some(parsed)
         })
         .collect();
-    let pool = VerifyPool::<Vec<u8>>::start(backends, 2)?;
-    let batches: Vec<Vec<Vec<u8>>> = txs.chunks(64).map(|c| c.to_vec()).collect();
-    let started = Instant::now();
-    let (mut next, mut in_flight, mut done) = (0usize, 0usize, 0u64);
-    let mut last = started;
-    loop {
-        while started.elapsed() < window && in_flight < pool.threads() * 2 {
-            pool.submit(Job {
-                id: 0,
-                rule: args.rule,
-                transactions: batches[next % batches.len()].clone(),
-            })
-            .map_err(|_| anyhow::anyhow!("verify pool stopped"))?;
-            next += 1;
-            in_flight += 1;
+    // A warm-up slice, not counted, as every contender of `bench sigverify` gets.
+    for measured in [false, true] {
+        let slice = if measured {
+            window
+        } else {
+            Duration::from_millis(300)
+        };
+        let started = Instant::now();
+        let (mut next, mut in_flight, mut done) = (0usize, 0usize, 0u64);
+        let mut last = started;
+        loop {
+            while started.elapsed() < slice && in_flight < pool.threads() * 2 {
+                let index = next % idle.len();
+                let Some(transactions) = idle[index].take() else {
+                    break;
+                };
+                pool.submit(Job {
+                    id: index as u64,
+                    rule: args.rule,
+                    transactions,
+                })
+                .map_err(|_| anyhow::anyhow!("verify pool stopped"))?;
+                next += 1;
+                in_flight += 1;
+            }
+            if in_flight == 0 {
+                break;
+            }
+            let finished = pool
+                .recv_timeout(Duration::from_secs(30))
+                .context("verify workers stalled")?;
+            in_flight -= 1;
+            if started.elapsed() <= slice {
+                done += finished.verdicts.len() as u64;
+                last = Instant::now();
+            }
+            idle[finished.id as usize] = Some(finished.transactions);
         }
-        if in_flight == 0 {
-            break;
-        }
-        let finished = pool
-            .recv_timeout(Duration::from_secs(30))
-            .context("verify workers stalled")?;
-        in_flight -= 1;
-        if started.elapsed() <= window {
-            done += finished.verdicts.len() as u64;
-            last = Instant::now();
+        if measured {
+            let _ = pool.shutdown();
+            return Ok(done as f64 / last.duration_since(started).as_secs_f64().max(1e-6));
         }
     }
-    let _ = pool.shutdown();
-    Ok(done as f64 / last.duration_since(started).as_secs_f64().max(1e-6))
+    Ok(0.0)
 }
 
 struct PhaseResult {
@@ -272,6 +349,9 @@ struct PhaseResult {
     p50: u64,
     p99: u64,
     p999: u64,
+    appliance_latency: (u64, u64),
+    forwarded_invalid: u64,
+    forwarded_duplicate: u64,
     lost_valid: u64,
     verify_latency: (u64, u64),
     shed: [u64; 3],
@@ -318,7 +398,9 @@ fn phase(
 
     let client_identity = Identity::generate()?;
     let sent = Arc::new(AtomicU64::new(0));
-    let sent_set: Arc<std::sync::Mutex<HashSet<usize>>> = Arc::default();
+    // Wire index → when its stream was started (first copy), for every
+    // transaction the ingress acknowledged.
+    let sent_at: Arc<std::sync::Mutex<HashMap<usize, Instant>>> = Arc::default();
     let started = Instant::now();
     runtime.block_on(async {
         let client = TpuClient::new(&client_identity)?;
@@ -326,7 +408,7 @@ fn phase(
         let per_connection_rate = rate.map(|r| r / args.connections.max(1) as f64);
         for c in 0..args.connections.max(1) {
             let connection = client.connect(ingress).await?;
-            let (sent, sent_set) = (sent.clone(), sent_set.clone());
+            let (sent, sent_at) = (sent.clone(), sent_at.clone());
             let wire: Vec<(usize, Vec<u8>)> = wire
                 .iter()
                 .enumerate()
@@ -347,14 +429,15 @@ fn phase(
                     let Ok(permit) = permits.clone().acquire_owned().await else {
                         break;
                     };
-                    let (connection, sent, sent_set) =
-                        (connection.clone(), sent.clone(), sent_set.clone());
+                    let (connection, sent, sent_at) =
+                        (connection.clone(), sent.clone(), sent_at.clone());
                     tokio::spawn(async move {
                         let _permit = permit;
+                        let at = Instant::now();
                         if TpuClient::send(&connection, &bytes).await.is_ok() {
                             sent.fetch_add(1, Ordering::Relaxed);
-                            if let Ok(mut set) = sent_set.lock() {
-                                set.insert(index);
+                            if let Ok(mut sent_at) = sent_at.lock() {
+                                sent_at.insert(index, at);
                             }
                         }
                     });
@@ -377,10 +460,9 @@ fn phase(
     }
     std::thread::sleep(Duration::from_millis(200));
     let forwarded_at_end = sink.received();
-    let (p50, p99, p999) = (
+    let appliance_latency = (
         counters.latency_quantile_us("0.5").unwrap_or(0),
         counters.latency_quantile_us("0.99").unwrap_or(0),
-        counters.latency_quantile_us("0.999").unwrap_or(0),
     );
     let verify_latency = (
         counters.verify_latency_quantile_us("0.5").unwrap_or(0),
@@ -395,24 +477,47 @@ fn phase(
         .map(|r| r.at)
         .max()
         .unwrap_or(started);
-    let received: HashSet<Vec<u8>> = forwarded_at_end.into_iter().map(|r| r.bytes).collect();
-    let sent_set = sent_set.lock().map(|s| s.clone()).unwrap_or_default();
-    let expected: HashSet<&Vec<u8>> = sent_set
+    let sent_at = sent_at.lock().map(|s| s.clone()).unwrap_or_default();
+    // Bytes → (valid, earliest stream start among its copies).
+    let mut sent_bytes: HashMap<&[u8], (bool, Instant)> = HashMap::new();
+    for (&index, &at) in &sent_at {
+        let (bytes, valid) = &wire[index];
+        let entry = sent_bytes.entry(bytes.as_slice()).or_insert((*valid, at));
+        entry.1 = entry.1.min(at);
+    }
+    let mut arrivals: HashMap<&[u8], usize> = HashMap::new();
+    let mut latency = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let (mut forwarded_invalid, mut forwarded_duplicate) = (0u64, 0u64);
+    for received in &forwarded_at_end {
+        let copies = arrivals.entry(received.bytes.as_slice()).or_insert(0);
+        *copies += 1;
+        if *copies > 1 {
+            forwarded_duplicate += 1;
+            continue;
+        }
+        match sent_bytes.get(received.bytes.as_slice()) {
+            Some((true, at)) => {
+                let micros = received.at.saturating_duration_since(*at).as_micros() as u64;
+                let _ = latency.record(micros.clamp(1, 60_000_000));
+            }
+            // Invalid, or never sent at all: either way not the appliance's to forward.
+            _ => forwarded_invalid += 1,
+        }
+    }
+    let lost_valid = sent_bytes
         .iter()
-        .filter(|&&i| wire[i].1)
-        .map(|&i| &wire[i].0)
-        .collect();
-    let lost_valid = expected
-        .iter()
-        .filter(|bytes| !received.contains(**bytes))
+        .filter(|(bytes, (valid, _))| *valid && !arrivals.contains_key(*bytes))
         .count() as u64;
     Ok(PhaseResult {
         offered_tps: offered as f64 / sending.as_secs_f64(),
-        forwarded_tps: received.len() as f64
+        forwarded_tps: arrivals.len() as f64
             / last_arrival.duration_since(started).as_secs_f64().max(1e-6),
-        p50,
-        p99,
-        p999,
+        p50: latency.value_at_quantile(0.5),
+        p99: latency.value_at_quantile(0.99),
+        p999: latency.value_at_quantile(0.999),
+        appliance_latency,
+        forwarded_invalid,
+        forwarded_duplicate,
         lost_valid,
         verify_latency,
         shed: [

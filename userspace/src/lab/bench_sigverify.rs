@@ -120,6 +120,8 @@ struct Report {
     p99_batch_us: u64,
     p999_batch_us: u64,
     verdict_mismatches: u64,
+    /// Half-invalid transactions every pool had to judge right before the run.
+    verdict_check_cases: usize,
     /// Core clock estimated in this run from a dependent multiply chain.
     clock_ghz_estimate: f64,
     /// Cycles per verification on one core at that clock.
@@ -200,18 +202,34 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    // Whatever the measured mix, every pool must tell valid from invalid on
+    // a half-invalid set first: a backend that accepts everything fails here.
+    let check = VerdictCheck::new(args)?;
+    check.run(&pool, args.rule)?;
+    if let Some(one) = &one_thread_pool {
+        check.run(one, args.rule)?;
+    }
     let mut verify = Tally::default();
     let mut verify_strict = Tally::default();
     let mut ours = PoolTally::new()?;
     let mut one_thread = PoolTally::new()?;
-    // Warm-up: one slice each, not counted.
-    run_pool_slice(
-        &pool,
-        args.rule,
-        &mut batches,
-        Duration::from_millis(200),
-        &mut PoolTally::new()?,
-    )?;
+    // Warm-up: one slice for every contender alike, not counted.
+    let warm_up = Duration::from_millis(200);
+    baseline_slice(&parsed, warm_up, |key, msg, sig| {
+        key.verify(msg, sig).is_ok()
+    });
+    baseline_slice(&parsed, warm_up, |key, msg, sig| {
+        key.verify_strict(msg, sig).is_ok()
+    });
+    for pool in std::iter::once(&pool).chain(&one_thread_pool) {
+        run_pool_slice(
+            pool,
+            args.rule,
+            &mut batches,
+            warm_up,
+            &mut PoolTally::new()?,
+        )?;
+    }
     for round in 0..rounds {
         verify.add(baseline_slice(&parsed, slice, |key, msg, sig| {
             key.verify(msg, sig).is_ok()
@@ -265,6 +283,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         p99_batch_us: ours.latency.value_at_quantile(0.99),
         p999_batch_us: ours.latency.value_at_quantile(0.999),
         verdict_mismatches: ours.mismatches,
+        verdict_check_cases: check.cases(),
         clock_ghz_estimate: clock_hz / 1e9,
         cycles_per_verify: clock_hz / per_core,
         fpga_sim,
@@ -288,6 +307,75 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// A fixed half-invalid set, checked verdict by verdict through a pool
+/// before anything is measured.
+struct VerdictCheck {
+    transactions: Vec<Vec<u8>>,
+    expected: Vec<bool>,
+}
+
+impl VerdictCheck {
+    /// Cases in the check.
+    const CASES: usize = 512;
+
+    fn new(args: &BenchArgs) -> anyhow::Result<Self> {
+        let txs = loadgen::generate(&TxSpec {
+            count: Self::CASES,
+            message_size: args.msg_size,
+            invalid_fraction: 0.5,
+            keys: args.keys,
+            seed: 0xc4ec,
+        })
+        .context("bad transaction spec for the verdict check")?;
+        Ok(VerdictCheck {
+            expected: txs.iter().map(|tx| tx.valid).collect(),
+            transactions: txs.into_iter().map(|tx| tx.bytes).collect(),
+        })
+    }
+
+    fn cases(&self) -> usize {
+        self.transactions.len()
+    }
+
+    /// Verifies the set through `pool` in batches and fails on any verdict
+    /// that differs from how the transaction was generated.
+    fn run(&self, pool: &VerifyPool<Vec<u8>>, rule: Rule) -> anyhow::Result<()> {
+        let batch = 64;
+        let jobs = self.transactions.chunks(batch).enumerate();
+        let submitted = jobs.len();
+        for (id, chunk) in jobs {
+            let job = Job {
+                id: id as u64,
+                rule,
+                transactions: chunk.to_vec(),
+            };
+            if pool.submit(job).is_err() {
+                bail!("verify workers stopped");
+            }
+        }
+        let mut wrong = 0usize;
+        for _ in 0..submitted {
+            let Some(done) = pool.recv_timeout(Duration::from_secs(30)) else {
+                bail!("verify workers made no progress for 30 s");
+            };
+            let start = done.id as usize * batch;
+            wrong += done
+                .verdicts
+                .iter()
+                .zip(&self.expected[start..])
+                .filter(|(got, want)| got.is_valid() != **want)
+                .count();
+        }
+        if wrong > 0 {
+            bail!(
+                "verdict check: {wrong} of {} half-invalid transactions got the wrong verdict",
+                self.cases()
+            );
+        }
+        Ok(())
+    }
 }
 
 fn progress(line: &str) {
@@ -555,7 +643,10 @@ fn print_table(r: &Report) {
         "  cycles per verify     {:>10.0}  (one core at ~{:.2} GHz, estimated in this run)",
         r.cycles_per_verify, r.clock_ghz_estimate
     );
-    println!("  verdict mismatches {}", r.verdict_mismatches);
+    println!(
+        "  verdict mismatches {} (and 0 of {} in the half-invalid check before the run)",
+        r.verdict_mismatches, r.verdict_check_cases
+    );
     if let Some(f) = &r.fpga_sim {
         println!(
             "  simulated card ({} verifications in hardware, rule {})",
