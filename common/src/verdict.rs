@@ -7,37 +7,44 @@
 pub enum Verdict {
     /// Not UDP to a protected port (or not IP at all): passed untouched.
     PassUnprotected = 0,
+    /// Headers that cannot be walked to the UDP header, so the port is
+    /// unknown: more than two VLAN tags, an IPv6 extension header the filter
+    /// does not follow or more than six of them, an extension-header chain
+    /// cut short, or a first fragment too short for a UDP header. Counted in
+    /// the unprotected row.
+    DropHeaderChain = 1,
     /// Source in the allow-list: passed, the rest of the chain skipped.
-    PassAllowed = 1,
+    PassAllowed = 2,
     /// Source in the deny-list (and the entry not expired).
-    DropDenied = 2,
+    DropDenied = 3,
     /// A first IP fragment addressed to a protected port.
-    DropFragment = 3,
+    DropFragment = 4,
     /// IP or UDP lengths truncated or inconsistent with each other.
-    DropMalformed = 4,
+    DropMalformed = 5,
     /// QUIC header impossible: fixed bit clear, unknown version, or a
     /// connection ID longer than 20 bytes.
-    DropQuicHeader = 5,
+    DropQuicHeader = 6,
     /// QUIC long header with version 0 (version negotiation), which a client
     /// never sends to a server.
-    DropQuicVersionNegotiation = 6,
+    DropQuicVersionNegotiation = 7,
     /// QUIC Initial in a UDP payload shorter than 1200 bytes (RFC 9000 14.1).
-    DropQuicShortInitial = 7,
+    DropQuicShortInitial = 8,
     /// QUIC short-header packet shorter than the smallest possible one.
-    DropQuicShortPacket = 8,
+    DropQuicShortPacket = 9,
     /// The source's token bucket (packets or bytes) is empty.
-    DropRateLimited = 9,
+    DropRateLimited = 10,
     /// Passed every check.
-    Pass = 10,
+    Pass = 11,
 }
 
 /// Number of verdicts (size of one counter row).
-pub const VERDICT_COUNT: u32 = 11;
+pub const VERDICT_COUNT: u32 = 12;
 
 impl Verdict {
     /// Every verdict, in chain order.
     pub const ALL: [Verdict; VERDICT_COUNT as usize] = [
         Verdict::PassUnprotected,
+        Verdict::DropHeaderChain,
         Verdict::PassAllowed,
         Verdict::DropDenied,
         Verdict::DropFragment,
@@ -54,6 +61,7 @@ impl Verdict {
     pub const fn label(self) -> &'static str {
         match self {
             Verdict::PassUnprotected => "pass_unprotected",
+            Verdict::DropHeaderChain => "drop_header_chain",
             Verdict::PassAllowed => "pass_allowed",
             Verdict::DropDenied => "drop_denied",
             Verdict::DropFragment => "drop_fragment",
