@@ -2,14 +2,20 @@
 //!
 //! Runs on every received frame, before the kernel allocates a socket buffer
 //! on NICs with native XDP. Frames that are not UDP to a protected port pass
-//! untouched. Protected traffic goes through the verdict chain: allow-list,
+//! untouched; frames whose headers cannot be walked to the UDP header (too
+//! many VLAN tags, an unknown or too long IPv6 extension-header chain) are
+//! dropped. Protected traffic goes through the verdict chain: allow-list,
 //! deny-list, fragments, header consistency, QUIC header sanity, per-source
 //! token bucket. Every frame ends in exactly one per-CPU counter.
+//!
+//! The chain itself is `rampart_common::packet`, shared with the host tests;
+//! this crate holds the maps, their lookups (`tables.rs`), the frame reader
+//! (`packet.rs`) and the entry point.
 #![no_std]
 #![no_main]
 
-mod chain;
 mod packet;
+mod tables;
 
 use aya_ebpf::{
     bindings::xdp_action,
@@ -58,9 +64,10 @@ static RP_TALKERS: LruHashMap<SourceKey, u64> = LruHashMap::pinned(MAX_TALKERS, 
 /// The XDP entry point.
 #[xdp]
 pub fn rampart(ctx: XdpContext) -> u32 {
-    let (verdict, row, source) = chain::judge(&ctx);
-    chain::count(&ctx, verdict, row, source);
-    if verdict.is_drop() {
+    let frame = packet::XdpFrame::new(&ctx);
+    let judgement = rampart_common::packet::judge(&frame, &mut tables::Maps);
+    tables::count(&frame, &judgement);
+    if judgement.verdict.is_drop() {
         xdp_action::XDP_DROP
     } else {
         xdp_action::XDP_PASS

@@ -1,40 +1,37 @@
-//! Bounds-checked reads from the frame, in the shape the verifier accepts:
-//! every read first proves `start + offset + size <= end`.
+//! The kernel's [`Cursor`]: bounds-checked reads from the XDP frame, in the
+//! shape the verifier accepts — every read first proves
+//! `data + offset + size <= data_end`.
 
 use aya_ebpf::programs::XdpContext;
+use rampart_common::packet::Cursor;
 
-/// Reads a `T` at `offset` bytes into the frame, or `None` past its end.
-#[inline(always)]
-pub fn read<T: Copy>(ctx: &XdpContext, offset: usize) -> Option<T> {
-    let start = ctx.data();
-    let end = ctx.data_end();
-    if start + offset + core::mem::size_of::<T>() > end {
-        return None;
+/// The frame of one XDP run, read through [`Cursor`].
+pub struct XdpFrame<'a> {
+    ctx: &'a XdpContext,
+}
+
+impl<'a> XdpFrame<'a> {
+    /// The frame `ctx` points at.
+    #[inline(always)]
+    pub fn new(ctx: &'a XdpContext) -> Self {
+        XdpFrame { ctx }
     }
-    // Safety: the check above keeps the whole T inside [data, data_end).
-    Some(unsafe { core::ptr::read_unaligned((start + offset) as *const T) })
 }
 
-/// Reads one byte.
-#[inline(always)]
-pub fn byte(ctx: &XdpContext, offset: usize) -> Option<u8> {
-    read::<u8>(ctx, offset)
-}
+impl Cursor for XdpFrame<'_> {
+    #[inline(always)]
+    fn frame_len(&self) -> usize {
+        self.ctx.data_end() - self.ctx.data()
+    }
 
-/// Reads a big-endian u16.
-#[inline(always)]
-pub fn be16(ctx: &XdpContext, offset: usize) -> Option<u16> {
-    read::<[u8; 2]>(ctx, offset).map(u16::from_be_bytes)
-}
-
-/// Reads a big-endian u32.
-#[inline(always)]
-pub fn be32(ctx: &XdpContext, offset: usize) -> Option<u32> {
-    read::<[u8; 4]>(ctx, offset).map(u32::from_be_bytes)
-}
-
-/// Length of the frame in bytes.
-#[inline(always)]
-pub fn frame_len(ctx: &XdpContext) -> usize {
-    ctx.data_end() - ctx.data()
+    #[inline(always)]
+    fn bytes<const N: usize>(&self, offset: usize) -> Option<[u8; N]> {
+        let start = self.ctx.data();
+        let end = self.ctx.data_end();
+        if start + offset + N > end {
+            return None;
+        }
+        // Safety: the check above keeps all N bytes inside [data, data_end).
+        Some(unsafe { core::ptr::read_unaligned((start + offset) as *const [u8; N]) })
+    }
 }
