@@ -521,7 +521,7 @@ impl Facts {
     /// and S < L under every rule; A not of small order under strict and
     /// amended; R decodes under the cofactored rules; A and R canonical and R
     /// not of small order under amended. (Under strict, R is judged through
-    /// the equation: compress([S]B − [k]A) must equal R's bytes.)
+    /// the equation: `compress([S]B − [k]A)` must equal R's bytes.)
     pub fn encodings_pass(&self, rule: Rule) -> bool {
         let common = self.a_decodes && self.s_canonical;
         match rule {
