@@ -3,7 +3,7 @@
 //! own load generator.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rampart::lab::loadgen::{self, KeyMode, TxSpec};
+use rampart_txgen::{self as loadgen, KeyMode, TxSpec};
 use rampart_sigverify::{
     backend::{Backend, CpuBackend, CpuConfig, EngineChoice},
     ed25519,

@@ -119,6 +119,9 @@ struct ModeResult {
     judged: u64,
     /// Of those, dropped by the mode (0 for the socket modes).
     dropped: u64,
+    /// Datagrams the plain socket read (the `socket` mode only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    received: Option<u64>,
 }
 
 /// Runs `rampart bench xdp`.
@@ -217,6 +220,7 @@ pub fn run(args: &BenchXdpArgs) -> anyhow::Result<()> {
                     left_sender: t.judged.left_sender,
                     judged: t.judged.judged,
                     dropped: t.judged.dropped,
+                    received: (mode == Mode::Socket).then_some(t.judged.judged),
                 },
             )
         })

@@ -5,6 +5,8 @@
 //!   that receives what the appliance forwards.
 
 pub mod tpu;
-pub mod transactions;
 
-pub use transactions::*;
+/// Realistic signed transactions: the `rampart-txgen` crate, which the
+/// criterion benchmarks use without this one.
+pub use rampart_txgen as transactions;
+pub use rampart_txgen::*;
