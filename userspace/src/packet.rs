@@ -35,9 +35,9 @@ pub struct ParsedTx {
 }
 
 impl ParsedTx {
-    /// Parses `packet` once; `content` is its identity for in-flight dedup
-    /// (a keyed hash of the whole bytes, see
-    /// [`Dedup::content_tag`](crate::pipeline::dedup::Dedup::content_tag)).
+    /// Parses `packet` once; `content` computes its identity for in-flight
+    /// dedup from the whole bytes (the batch stage passes its dedup table's
+    /// keyed hash).
     ///
     /// # Errors
     /// The packet back, with why it is not a transaction.
