@@ -100,35 +100,88 @@ fn unknown_rule_is_a_clear_error() {
     assert!(String::from_utf8_lossy(&status.stderr).contains("unknown rule"));
 }
 
-/// The simulated FPGA card (feature `fpga-sim`) prints the CPU's lines.
+/// `--backend fpga-sim` (feature `fpga-sim`, on by default) verifies on the
+/// simulated card and prints the CPU backend's lines under every rule, for the
+/// speccheck vectors as an array and as JSON lines. The backend prints `ok`
+/// only when the hardware passes a signature, and for one the hardware rejects
+/// but the CPU would accept it prints a reason of its own, so equal lines mean
+/// the hardware's pass/fail equals the CPU's on every case (every message here
+/// fits the card, so none is handed to the CPU).
 #[cfg(feature = "fpga-sim")]
 #[test]
 fn fpga_sim_backend_gives_the_cpu_verdicts() {
-    for rule in ["strict", "zip215"] {
+    let rows: Vec<serde_json::Value> = serde_json::from_str(VECTORS).unwrap();
+    assert!(rows
+        .iter()
+        .all(|row| row["message"].as_str().unwrap().len() / 2 <= 4096));
+    let lines: String = rows.iter().map(|row| format!("{row}\n")).collect();
+    for rule in Rule::ALL {
+        let rule = rule.label();
         let cpu = run(&["verify", "--rule", rule, "--backend", "cpu"], VECTORS);
+        assert_eq!(cpu.len(), rows.len(), "{rule}");
         let fpga = run(
             &["verify", "--rule", rule, "--backend", "fpga-sim"],
             VECTORS,
         );
-        assert!(!cpu.is_empty());
-        assert_eq!(fpga, cpu, "{rule}");
+        assert_eq!(fpga, cpu, "{rule} array");
+        let fpga = run(
+            &["verify", "--rule", rule, "--backend", "fpga-sim", "-"],
+            &lines,
+        );
+        assert_eq!(fpga, cpu, "{rule} lines");
+        assert!(
+            fpga.iter().any(|line| line == "ok"),
+            "{rule}: nothing passed"
+        );
+        assert!(
+            fpga.iter().any(|line| line.starts_with("fail\t")),
+            "{rule}: nothing failed"
+        );
     }
+    // Agave's rule accepts exactly case 3 on the card too.
+    let strict = run(
+        &["verify", "--rule", "strict", "--backend", "fpga-sim"],
+        VECTORS,
+    );
+    let accepted: Vec<usize> = (0..strict.len()).filter(|&i| strict[i] == "ok").collect();
+    assert_eq!(accepted, vec![3]);
+}
+
+/// A backend no build knows is a clear error that names the ones there are.
+#[test]
+fn unknown_backend_is_a_clear_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["verify", "--backend", "fpga"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("unknown backend \"fpga\"")
+            && stderr.contains("cpu")
+            && stderr.contains("fpga-sim"),
+        "{stderr}"
+    );
 }
 
 /// Without the feature, choosing the simulated card is a clear error.
 #[cfg(not(feature = "fpga-sim"))]
 #[test]
 fn unbuilt_fpga_sim_backend_is_a_clear_error() {
-    let status = Command::new(env!("CARGO_BIN_EXE_rampart"))
-        .args(["verify", "--backend", "fpga"])
+    let output = Command::new(env!("CARGO_BIN_EXE_rampart"))
+        .args(["verify", "--backend", "fpga-sim"])
         .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .output()
         .unwrap();
-    assert!(!status.status.success());
-    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("unknown backend") && stderr.contains("fpga-sim"),
+        stderr.contains("fpga-sim is not part of this build") && stderr.contains("--backend cpu"),
         "{stderr}"
     );
 }
