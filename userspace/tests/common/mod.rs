@@ -1,5 +1,5 @@
-//! Helpers for the root-only filter tests: skipping visibly when not root,
-//! private pin directories, and frames built with pnet.
+//! Helpers for the root-only filter tests: skipping visibly when not root (and
+//! failing instead under CI), private pin directories, and frames built with pnet.
 #![allow(dead_code)]
 
 use std::{
@@ -16,10 +16,19 @@ use pnet_packet::{
     udp::MutableUdpPacket,
 };
 
-/// Returns true (and prints why) when the calling test must skip.
+/// Returns true (and prints why) when the calling test must skip: when not
+/// root. Under CI (the environment variable `CI` set and not empty) the
+/// root-only tests must run, so there not being root panics instead: a CI
+/// that cannot run the XDP chain fails rather than passing without it.
 pub fn skip_unless_root(test: &str) -> bool {
     if rampart::filter::is_root() {
         return false;
+    }
+    if std::env::var_os("CI").is_some_and(|value| !value.is_empty()) {
+        panic!(
+            "{test} needs root (CAP_BPF, CAP_NET_ADMIN) and CI is set, so it must run, not \
+             skip: run CI as root (outside CI, with CI unset, root-only tests skip)"
+        );
     }
     // Straight to stderr, past the test harness's output capture, so the
     // skip shows in every run.
