@@ -37,7 +37,7 @@ impl TxView<'_> {
 }
 
 /// What [`TxOffsets::view`] reports for bytes the offsets were not taken from.
-pub const MISMATCH: ParseError = ParseError::Truncated {
+pub(crate) const MISMATCH: ParseError = ParseError::Truncated {
     what: "transaction (stored offsets do not fit these bytes)",
 };
 
@@ -77,7 +77,7 @@ impl TxOffsets {
     /// offsets were taken from.
     ///
     /// # Errors
-    /// [`ParseError::Truncated`] (of [`MISMATCH`]) when `bytes` is not that
+    /// [`ParseError::Truncated`] (of `MISMATCH`) when `bytes` is not that
     /// transaction (a different length, or ranges that do not fit); never for
     /// the bytes the offsets came from.
     pub fn view<'a>(&self, bytes: &'a [u8]) -> Result<TxView<'a>, ParseError> {

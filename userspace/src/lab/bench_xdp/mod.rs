@@ -6,7 +6,7 @@
 //! namespace; CPU time is machine-wide busy time from /proc/stat, divided by
 //! the packets the mode judged, as its own counters report them (XDP
 //! per-verdict counters, nftables rule counters, datagrams delivered to
-//! sockets): see [`setup`]. `sender_only` drops the flood at the sender's own
+//! sockets; see `setup.rs`). `sender_only` drops the flood at the sender's own
 //! egress, so subtracting it leaves the receiving side's cost.
 //!
 //! `rampart` drops the flood by its source on the deny list (10,000 CIDRs

@@ -62,8 +62,8 @@ enum Running {
     /// An XDP program attached (kept alive by its object), and for Rampart's
     /// chain its maps with the counters before the flood.
     Xdp {
-        _ebpf: aya::Ebpf,
-        maps: Option<(FilterMaps, Counters)>,
+        _ebpf: Box<aya::Ebpf>,
+        maps: Option<Box<(FilterMaps, Counters)>>,
     },
     /// Rampart's appliance (QUIC ingress and pipeline) in the receiving namespace.
     Quic {
@@ -99,7 +99,7 @@ impl Setup {
                 let mut ebpf = Loader::new(&pins.0).load_object()?;
                 named_program(&mut ebpf, BARE_DROP_NAME)?.load()?;
                 Running::Xdp {
-                    _ebpf: attach(lab, ebpf, BARE_DROP_NAME, xdp_mode)?,
+                    _ebpf: Box::new(attach(lab, ebpf, BARE_DROP_NAME, xdp_mode)?),
                     maps: None,
                 }
             }
@@ -143,8 +143,8 @@ impl Setup {
                 populate_buckets(&mut maps, args.buckets)?;
                 let before = maps.counters()?;
                 Running::Xdp {
-                    _ebpf: attach(lab, ebpf, PROGRAM_NAME, xdp_mode)?,
-                    maps: Some((maps, before)),
+                    _ebpf: Box::new(attach(lab, ebpf, PROGRAM_NAME, xdp_mode)?),
+                    maps: Some(Box::new((maps, before))),
                 }
             }
             Mode::Socket => {
@@ -223,9 +223,9 @@ impl Setup {
                 ..Judged::default()
             },
             Running::Xdp {
-                maps: Some((maps, before)),
-                ..
+                maps: Some(maps), ..
             } => {
+                let (maps, before) = *maps;
                 let after = maps.counters()?;
                 let (judged, dropped) = port_delta(&before, &after);
                 Judged {
@@ -277,10 +277,10 @@ fn attach(
     mode: XdpMode,
 ) -> anyhow::Result<aya::Ebpf> {
     let iface = lab.rx_iface.clone();
-    Ok(lab.rx.run(move || -> anyhow::Result<aya::Ebpf> {
+    lab.rx.run(move || -> anyhow::Result<aya::Ebpf> {
         named_program(&mut ebpf, name)?.attach(&iface, mode)?;
         Ok(ebpf)
-    })??)
+    })?
 }
 
 /// Frames judged on the protected port's row, and how many of them dropped.
