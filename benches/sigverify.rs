@@ -3,13 +3,13 @@
 //! own load generator.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use rampart_txgen::{self as loadgen, KeyMode, TxSpec};
 use rampart_sigverify::{
     backend::{Backend, CpuBackend, CpuConfig, EngineChoice},
     ed25519,
     txn::Transaction,
     Rule, SigVerdict, SignatureInput,
 };
+use rampart_txgen::{self as loadgen, KeyMode, TxSpec};
 
 fn transactions(count: usize, message_size: usize) -> Vec<Vec<u8>> {
     loadgen::generate(&TxSpec {

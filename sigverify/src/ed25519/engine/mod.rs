@@ -13,12 +13,12 @@
 //! the latter; a whole strict verification takes ~41 K cycles on IFMA, ~90–105 K
 //! on AVX2 and ~166 K on the scalar path. So IFMA where it exists, else AVX2.
 //!
-//! Layout: [`limbs`] (one lane's bytes, limbs and digits, plain Rust),
+//! Layout: `limbs` (one lane's bytes, limbs and digits, plain Rust),
 //! `field_ifma` / `field_avx2` (four field elements per vector) and
 //! `field_common` (what both share), `point` (four points per vector), `sha512`
 //! (four messages hashed at once), `kernel` (the four-lane kernels: strict,
 //! cofactored, point checks), `ifma` / `avx2` (the shared code instantiated for
-//! each backend's target features), [`batch`] (slices of signatures to kernels,
+//! each backend's target features), `batch` (slices of signatures to kernels,
 //! outcomes to verdicts). Every vector function carries `#[target_feature]`;
 //! this module is the only place that calls into them, and holds the engine's
 //! only `unsafe`.
