@@ -1,0 +1,208 @@
+//! One phase of `rampart bench pipeline`: a fresh appliance and sink, a
+//! client sending for a while, and what arrived at the sink.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use super::BenchPipelineArgs;
+use crate::{
+    appliance::{Appliance, Config},
+    lab::loadgen::tpu::{TpuClient, TpuSink},
+    quic::identity::Identity,
+};
+
+pub(super) struct PhaseResult {
+    pub(super) offered_tps: f64,
+    pub(super) forwarded_tps: f64,
+    pub(super) p50: u64,
+    pub(super) p99: u64,
+    pub(super) p999: u64,
+    pub(super) appliance_latency: (u64, u64),
+    pub(super) forwarded_invalid: u64,
+    pub(super) forwarded_duplicate: u64,
+    pub(super) lost_valid: u64,
+    pub(super) verify_latency: (u64, u64),
+    pub(super) shed: [u64; 3],
+    pub(super) rate_limited: u64,
+    pub(super) duplicate: u64,
+    pub(super) bad_signature: u64,
+    pub(super) malformed: u64,
+}
+
+/// One phase: a fresh appliance and sink; sends for `window` (at `rate` tx/s
+/// if given, else as fast as the connections take them), then drains.
+pub(super) fn phase(
+    args: &BenchPipelineArgs,
+    wire: &[(Vec<u8>, bool)],
+    rate: Option<f64>,
+    window: Duration,
+) -> anyhow::Result<PhaseResult> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let sink_identity = Identity::generate()?;
+    let sink = runtime.block_on(async { TpuSink::start(&sink_identity) })?;
+    let dir = std::env::temp_dir().join(format!("rampart-bench-pipeline-{}", std::process::id()));
+    let mut config = Config::default();
+    config.ingress.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.ingress.identity = dir.join("identity.json");
+    config
+        .ingress
+        .admission
+        .max_new_connections_per_ip_per_minute = 10_000;
+    config.ingress.admission.max_connections_per_unstaked_peer = 10_000;
+    config.ingress.admission.unstaked_tps_per_ip = 10_000_000;
+    config.ingress.admission.unstaked_streams = 1024;
+    config.metrics.listen = None;
+    config.forward.target = sink.local_addr()?;
+    config.pipeline.rule = args.rule;
+    config.pipeline.verify_threads = Some(args.verify_threads.max(1));
+    config.pipeline.pin_verify_workers = !args.no_pin;
+    config.pipeline.engine = args.engine;
+    let appliance = Appliance::start(config)?;
+    let ingress = appliance.ingress_addr();
+    let counters = appliance.counters().clone();
+
+    let client_identity = Identity::generate()?;
+    let sent = Arc::new(AtomicU64::new(0));
+    // Wire index → when its stream was started (first copy), for every
+    // transaction the ingress acknowledged.
+    let sent_at: Arc<std::sync::Mutex<HashMap<usize, Instant>>> = Arc::default();
+    let started = Instant::now();
+    runtime.block_on(async {
+        let client = TpuClient::new(&client_identity)?;
+        let mut tasks = Vec::new();
+        let per_connection_rate = rate.map(|r| r / args.connections.max(1) as f64);
+        for c in 0..args.connections.max(1) {
+            let connection = client.connect(ingress).await?;
+            let (sent, sent_at) = (sent.clone(), sent_at.clone());
+            let wire: Vec<(usize, Vec<u8>)> = wire
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| i % args.connections.max(1) == c)
+                .map(|(i, (bytes, _))| (i, bytes.clone()))
+                .collect();
+            tasks.push(tokio::spawn(async move {
+                let begun = Instant::now();
+                let permits = Arc::new(tokio::sync::Semaphore::new(256));
+                for (n, (index, bytes)) in wire.into_iter().enumerate() {
+                    if begun.elapsed() >= window {
+                        break;
+                    }
+                    if let Some(rate) = per_connection_rate {
+                        let due = begun + Duration::from_secs_f64(n as f64 / rate);
+                        tokio::time::sleep_until(due.into()).await;
+                    }
+                    let Ok(permit) = permits.clone().acquire_owned().await else {
+                        break;
+                    };
+                    let (connection, sent, sent_at) =
+                        (connection.clone(), sent.clone(), sent_at.clone());
+                    tokio::spawn(async move {
+                        let _permit = permit;
+                        let at = Instant::now();
+                        if TpuClient::send(&connection, &bytes).await.is_ok() {
+                            sent.fetch_add(1, Ordering::Relaxed);
+                            if let Ok(mut sent_at) = sent_at.lock() {
+                                sent_at.insert(index, at);
+                            }
+                        }
+                    });
+                }
+                let _ = permits.acquire_many(256).await;
+            }));
+        }
+        for task in tasks {
+            let _ = task.await;
+        }
+        client.close().await;
+        anyhow::Ok(())
+    })?;
+    let sending = started.elapsed();
+    let offered = sent.load(Ordering::Relaxed);
+    // Drain: wait until every transaction that entered is accounted for.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline && counters.terminal_total() < counters.entered.get() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let forwarded_at_end = sink.received();
+    let appliance_latency = (
+        counters.latency_quantile_us("0.5").unwrap_or(0),
+        counters.latency_quantile_us("0.99").unwrap_or(0),
+    );
+    let verify_latency = (
+        counters.verify_latency_quantile_us("0.5").unwrap_or(0),
+        counters.verify_latency_quantile_us("0.99").unwrap_or(0),
+    );
+    appliance.shutdown();
+    runtime.block_on(sink.stop());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let last_arrival = forwarded_at_end
+        .iter()
+        .map(|r| r.at)
+        .max()
+        .unwrap_or(started);
+    let sent_at = sent_at.lock().map(|s| s.clone()).unwrap_or_default();
+    // Bytes → (valid, earliest stream start among its copies).
+    let mut sent_bytes: HashMap<&[u8], (bool, Instant)> = HashMap::new();
+    for (&index, &at) in &sent_at {
+        let (bytes, valid) = &wire[index];
+        let entry = sent_bytes.entry(bytes.as_slice()).or_insert((*valid, at));
+        entry.1 = entry.1.min(at);
+    }
+    let mut arrivals: HashMap<&[u8], usize> = HashMap::new();
+    let mut latency = hdrhistogram::Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let (mut forwarded_invalid, mut forwarded_duplicate) = (0u64, 0u64);
+    for received in &forwarded_at_end {
+        let copies = arrivals.entry(received.bytes.as_slice()).or_insert(0);
+        *copies += 1;
+        if *copies > 1 {
+            forwarded_duplicate += 1;
+            continue;
+        }
+        match sent_bytes.get(received.bytes.as_slice()) {
+            Some((true, at)) => {
+                let micros = received.at.saturating_duration_since(*at).as_micros() as u64;
+                let _ = latency.record(micros.clamp(1, 60_000_000));
+            }
+            // Invalid, or never sent at all: either way not the appliance's to forward.
+            _ => forwarded_invalid += 1,
+        }
+    }
+    let lost_valid = sent_bytes
+        .iter()
+        .filter(|(bytes, (valid, _))| *valid && !arrivals.contains_key(*bytes))
+        .count() as u64;
+    Ok(PhaseResult {
+        offered_tps: offered as f64 / sending.as_secs_f64(),
+        forwarded_tps: arrivals.len() as f64
+            / last_arrival.duration_since(started).as_secs_f64().max(1e-6),
+        p50: latency.value_at_quantile(0.5),
+        p99: latency.value_at_quantile(0.99),
+        p999: latency.value_at_quantile(0.999),
+        appliance_latency,
+        forwarded_invalid,
+        forwarded_duplicate,
+        lost_valid,
+        verify_latency,
+        shed: [
+            counters.shed_ingress.get(),
+            counters.shed_verify.get(),
+            counters.shed_forward.get(),
+        ],
+        rate_limited: counters.rate_limited.get(),
+        duplicate: counters.duplicate.get(),
+        bad_signature: counters.bad_signature.get(),
+        malformed: counters.malformed_total(),
+    })
+}
