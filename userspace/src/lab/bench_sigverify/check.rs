@@ -46,23 +46,33 @@ impl VerdictCheck {
     /// that differs from how the transaction was generated.
     pub(super) fn run(&self, pool: &VerifyPool<Vec<u8>>, rule: Rule) -> anyhow::Result<()> {
         let batch = 64;
-        let jobs = self.transactions.chunks(batch).enumerate();
-        let submitted = jobs.len();
-        for (id, chunk) in jobs {
-            let job = Job {
-                id: id as u64,
-                rule,
-                transactions: chunk.to_vec(),
-            };
-            if pool.submit(job).is_err() {
-                bail!("verify workers stopped");
+        let mut jobs = self.transactions.chunks(batch).enumerate();
+        // Never more out than the workers and their queues hold: the results
+        // queue is bounded too, so submitting everything first would deadlock.
+        let max_in_flight = pool.threads() * 2;
+        let (mut in_flight, mut wrong) = (0usize, 0usize);
+        loop {
+            while in_flight < max_in_flight {
+                let Some((id, chunk)) = jobs.next() else {
+                    break;
+                };
+                let job = Job {
+                    id: id as u64,
+                    rule,
+                    transactions: chunk.to_vec(),
+                };
+                if pool.submit(job).is_err() {
+                    bail!("verify workers stopped");
+                }
+                in_flight += 1;
             }
-        }
-        let mut wrong = 0usize;
-        for _ in 0..submitted {
+            if in_flight == 0 {
+                break;
+            }
             let Some(done) = pool.recv_timeout(Duration::from_secs(30)) else {
                 bail!("verify workers made no progress for 30 s");
             };
+            in_flight -= 1;
             let start = done.id as usize * batch;
             wrong += done
                 .verdicts
