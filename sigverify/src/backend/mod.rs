@@ -79,14 +79,30 @@ pub fn verify_transactions(
 
 /// As [`verify_transactions`], over the verification inputs of transactions
 /// parsed earlier (see [`TxView`]).
+///
+/// A view that could not come from the parser (no signature, or not one key
+/// per signature) is judged malformed, never valid, and costs no crypto.
 pub fn verify_views(
     backend: &mut dyn Backend,
     rule: Rule,
     transactions: &[TxView<'_>],
     out: &mut Vec<TxVerdict>,
 ) {
+    let malformed = |tx: &TxView<'_>| {
+        if tx.signatures.is_empty() {
+            Some(ParseError::NoSignatures)
+        } else if tx.signer_keys.len() != tx.signatures.len() {
+            Some(ParseError::NotEnoughAccountKeys {
+                signatures: tx.signatures.len(),
+                keys: tx.signer_keys.len(),
+            })
+        } else {
+            None
+        }
+    };
     let inputs: Vec<SignatureInput<'_>> = transactions
         .iter()
+        .filter(|tx| malformed(tx).is_none())
         .flat_map(|tx| {
             let message = tx.message;
             tx.signatures
@@ -105,6 +121,10 @@ pub fn verify_views(
     out.clear();
     let mut rest = verdicts.as_slice();
     for tx in transactions {
+        if let Some(error) = malformed(tx) {
+            out.push(TxVerdict::Malformed(error));
+            continue;
+        }
         let (own, tail) = rest.split_at(tx.signatures.len().min(rest.len()));
         rest = tail;
         let first_failure = own
@@ -162,5 +182,60 @@ impl FromStr for BackendKind {
             .ok_or_else(|| UnknownBackend {
                 given: s.to_owned(),
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Accepts everything: only the view checks can refuse.
+    struct AcceptAll;
+
+    impl Backend for AcceptAll {
+        fn name(&self) -> &'static str {
+            "accept-all"
+        }
+
+        fn verify_signatures(&mut self, _: Rule, _: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
+            out.fill(Ok(()));
+        }
+    }
+
+    #[test]
+    fn views_the_parser_could_not_make_are_never_valid() {
+        let (signature, key) = ([1u8; 64], [2u8; 32]);
+        let views = [
+            TxView {
+                signatures: &[],
+                signer_keys: &[],
+                message: b"m",
+            },
+            TxView {
+                signatures: std::slice::from_ref(&signature),
+                signer_keys: &[],
+                message: b"m",
+            },
+            TxView {
+                signatures: std::slice::from_ref(&signature),
+                signer_keys: std::slice::from_ref(&key),
+                message: b"m",
+            },
+        ];
+        let mut out = Vec::new();
+        verify_views(&mut AcceptAll, Rule::Strict, &views, &mut out);
+        assert!(matches!(
+            out[0],
+            TxVerdict::Malformed(ParseError::NoSignatures)
+        ));
+        assert!(matches!(
+            out[1],
+            TxVerdict::Malformed(ParseError::NotEnoughAccountKeys { .. })
+        ));
+        assert_eq!(
+            out[2],
+            TxVerdict::Valid,
+            "a well-formed view still verifies"
+        );
     }
 }

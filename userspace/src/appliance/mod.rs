@@ -270,8 +270,9 @@ impl Appliance {
     }
 }
 
-/// The cores verify workers are pinned to (the benchmarks pin alike): the last `threads` cores, or all
-/// of them when there are no more cores than workers.
+/// The cores verify workers are pinned to (the benchmarks pin alike): the
+/// last `threads` cores, or none (no pinning) when there are no more cores
+/// than workers.
 pub fn verify_cores(threads: usize) -> Vec<usize> {
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     if threads >= cores {

@@ -4,7 +4,8 @@
 //! - **Forwarded recently**: a keyed hash of the first signature over a time
 //!   window. Two generations of 64-bit tags: lookups check both, inserts go to
 //!   the current one, and every window (or when the current one is full) the
-//!   older is dropped. A tag lives between one and two windows. Only
+//!   older is dropped. A tag lives at most two windows, and less when a flood
+//!   of distinct transactions fills a generation early. Only
 //!   transactions that verified are inserted, so a corrupt copy sent first can
 //!   never shadow the valid one (Firedancer does the same: check before
 //!   verify, insert after).

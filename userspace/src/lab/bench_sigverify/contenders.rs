@@ -122,7 +122,7 @@ pub(super) struct PoolRun {
 pub(super) struct PoolTally {
     pub(super) tally: Tally,
     pub(super) latency: Histogram<u64>,
-    /// (batch index, how many verdicts said valid) per finished batch.
+    /// (batch index, each verdict's validity) per finished batch.
     pub(super) valid_counts: Vec<(usize, Vec<bool>)>,
 }
 
