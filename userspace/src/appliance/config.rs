@@ -128,6 +128,7 @@ impl Config {
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(format!("{key} must be at least 1"));
         }
+        self.validate_admission()?;
         if self.pipeline.verify_threads == Some(0) {
             return Err("pipeline.verify_threads must be at least 1".into());
         }
@@ -224,6 +225,47 @@ where
     text.parse().map_err(serde::de::Error::custom)
 }
 
+impl Config {
+    /// Checks `[ingress.admission]`: every limit at least 1 (a zero would
+    /// refuse everyone, or divide by zero), except `max_unstaked_connections`,
+    /// where 0 means staked peers only; and the staked stream range in order
+    /// (a reversed range would underflow while admission holds its lock).
+    fn validate_admission(&self) -> Result<(), String> {
+        let a = &self.ingress.admission;
+        let positive = [
+            ("max_staked_connections", a.max_staked_connections as u64),
+            (
+                "max_new_connections_per_ip_per_minute",
+                a.max_new_connections_per_ip_per_minute as u64,
+            ),
+            (
+                "max_connections_per_unstaked_peer",
+                a.max_connections_per_unstaked_peer as u64,
+            ),
+            (
+                "max_connections_per_staked_peer",
+                a.max_connections_per_staked_peer as u64,
+            ),
+            ("unstaked_streams", u64::from(a.unstaked_streams)),
+            ("min_staked_streams", u64::from(a.min_staked_streams)),
+            ("max_staked_streams", u64::from(a.max_staked_streams)),
+            ("unstaked_tps_per_ip", u64::from(a.unstaked_tps_per_ip)),
+            ("staked_tps_total", u64::from(a.staked_tps_total)),
+            ("min_stake_share_inverse", a.min_stake_share_inverse),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(format!("ingress.admission.{key} must be at least 1"));
+        }
+        if a.min_staked_streams > a.max_staked_streams {
+            return Err(format!(
+                "ingress.admission.min_staked_streams {} exceeds ingress.admission.max_staked_streams {}",
+                a.min_staked_streams, a.max_staked_streams
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,9 +291,43 @@ mod tests {
                 "[ingress]\nmax_stream_bytes = 100\n",
                 "ingress.max_stream_bytes",
             ),
+            (
+                "[ingress.admission]\nmin_staked_streams = 600\n",
+                "ingress.admission.min_staked_streams 600 exceeds",
+            ),
         ] {
             let err = Config::parse(text, "test.toml").unwrap_err();
             assert!(err.message.contains(needle), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn every_admission_limit_is_checked_by_name() {
+        for key in [
+            "max_staked_connections",
+            "max_new_connections_per_ip_per_minute",
+            "max_connections_per_unstaked_peer",
+            "max_connections_per_staked_peer",
+            "unstaked_streams",
+            "min_staked_streams",
+            "max_staked_streams",
+            "unstaked_tps_per_ip",
+            "staked_tps_total",
+            "min_stake_share_inverse",
+        ] {
+            let text = format!("[ingress.admission]\n{key} = 0\n");
+            let err = Config::parse(&text, "test.toml").unwrap_err();
+            assert!(
+                err.message
+                    .contains(&format!("ingress.admission.{key} must be at least 1")),
+                "{key}: {err}"
+            );
+        }
+        // Staked peers only is a policy, not a mistake.
+        Config::parse(
+            "[ingress.admission]\nmax_unstaked_connections = 0\n",
+            "test.toml",
+        )
+        .expect("no unstaked slots is allowed");
     }
 }
