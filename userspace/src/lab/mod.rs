@@ -7,6 +7,7 @@
 //! - [`netlab`]: namespace-and-veth networks for tests and benchmarks.
 //! - [`bench_sigverify`], [`bench_pipeline`], [`bench_xdp`]: the three benchmarks.
 //! - [`conformance`]: `rampart verify`, verdicts for published vector sets.
+//! - [`pool_driver`]: how the benchmarks keep a verify pool busy without deadlock.
 
 pub mod bench_pipeline;
 pub mod bench_sigverify;
@@ -14,3 +15,4 @@ pub mod bench_xdp;
 pub mod conformance;
 pub mod loadgen;
 pub mod netlab;
+pub mod pool_driver;

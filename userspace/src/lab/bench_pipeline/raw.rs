@@ -6,12 +6,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::Context;
 use rampart_sigverify::pool::{Job, VerifyPool};
 
 use super::BenchPipelineArgs;
 use crate::{
     appliance::{backend::make_backend, verify_cores, PipelineConfig},
+    lab::pool_driver::drive,
     packet::{Packet, ParsedTx},
 };
 
@@ -65,36 +65,31 @@ pub(super) fn raw_verify_rate(
             Duration::from_millis(300)
         };
         let started = Instant::now();
-        let (mut next, mut in_flight, mut done) = (0usize, 0usize, 0u64);
-        let mut last = started;
-        loop {
-            while started.elapsed() < slice && in_flight < pool.threads() * 2 {
+        let (mut next, mut done, mut last) = (0usize, 0u64, started);
+        drive(
+            &pool,
+            &mut idle,
+            |idle| {
+                if started.elapsed() >= slice {
+                    return None;
+                }
                 let index = next % idle.len();
-                let Some(transactions) = idle[index].take() else {
-                    break;
-                };
-                pool.submit(Job {
+                let transactions = idle[index].take()?;
+                next += 1;
+                Some(Job {
                     id: index as u64,
                     rule: args.rule,
                     transactions,
                 })
-                .map_err(|_| anyhow::anyhow!("verify pool stopped"))?;
-                next += 1;
-                in_flight += 1;
-            }
-            if in_flight == 0 {
-                break;
-            }
-            let finished = pool
-                .recv_timeout(Duration::from_secs(30))
-                .context("verify workers stalled")?;
-            in_flight -= 1;
-            if started.elapsed() <= slice {
-                done += finished.verdicts.len() as u64;
-                last = Instant::now();
-            }
-            idle[finished.id as usize] = Some(finished.transactions);
-        }
+            },
+            |idle, finished| {
+                if started.elapsed() <= slice {
+                    done += finished.verdicts.len() as u64;
+                    last = Instant::now();
+                }
+                idle[finished.id as usize] = Some(finished.transactions);
+            },
+        )?;
         if measured {
             let _ = pool.shutdown();
             return Ok(done as f64 / last.duration_since(started).as_secs_f64().max(1e-6));

@@ -1,8 +1,6 @@
 //! The half-invalid verdict check every pool passes before anything is
 //! measured, so a backend that accepts everything fails the run.
 
-use std::time::Duration;
-
 use anyhow::{bail, Context};
 use rampart_sigverify::{
     pool::{Job, VerifyPool},
@@ -10,7 +8,10 @@ use rampart_sigverify::{
 };
 
 use super::BenchArgs;
-use crate::lab::loadgen::{self, TxSpec};
+use crate::lab::{
+    loadgen::{self, TxSpec},
+    pool_driver::drive,
+};
 
 /// A fixed half-invalid set, checked verdict by verdict through a pool
 /// before anything is measured.
@@ -47,40 +48,27 @@ impl VerdictCheck {
     pub(super) fn run(&self, pool: &VerifyPool<Vec<u8>>, rule: Rule) -> anyhow::Result<()> {
         let batch = 64;
         let mut jobs = self.transactions.chunks(batch).enumerate();
-        // Never more out than the workers and their queues hold: the results
-        // queue is bounded too, so submitting everything first would deadlock.
-        let max_in_flight = pool.threads() * 2;
-        let (mut in_flight, mut wrong) = (0usize, 0usize);
-        loop {
-            while in_flight < max_in_flight {
-                let Some((id, chunk)) = jobs.next() else {
-                    break;
-                };
-                let job = Job {
+        let mut wrong = 0usize;
+        drive(
+            pool,
+            &mut (),
+            |_| {
+                jobs.next().map(|(id, chunk)| Job {
                     id: id as u64,
                     rule,
                     transactions: chunk.to_vec(),
-                };
-                if pool.submit(job).is_err() {
-                    bail!("verify workers stopped");
-                }
-                in_flight += 1;
-            }
-            if in_flight == 0 {
-                break;
-            }
-            let Some(done) = pool.recv_timeout(Duration::from_secs(30)) else {
-                bail!("verify workers made no progress for 30 s");
-            };
-            in_flight -= 1;
-            let start = done.id as usize * batch;
-            wrong += done
-                .verdicts
-                .iter()
-                .zip(&self.expected[start..])
-                .filter(|(got, want)| got.is_valid() != **want)
-                .count();
-        }
+                })
+            },
+            |_, done| {
+                let start = done.id as usize * batch;
+                wrong += done
+                    .verdicts
+                    .iter()
+                    .zip(&self.expected[start..])
+                    .filter(|(got, want)| got.is_valid() != **want)
+                    .count();
+            },
+        )?;
         if wrong > 0 {
             bail!(
                 "verdict check: {wrong} of {} half-invalid transactions got the wrong verdict",

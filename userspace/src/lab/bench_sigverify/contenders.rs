@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use hdrhistogram::Histogram;
 use rampart_sigverify::{
     pool::{Job, VerifyPool},
@@ -12,7 +12,10 @@ use rampart_sigverify::{
 };
 
 use super::BenchArgs;
-use crate::{appliance::backend::make_backend, lab::loadgen::GeneratedTx};
+use crate::{
+    appliance::backend::make_backend,
+    lab::{loadgen::GeneratedTx, pool_driver::drive},
+};
 
 /// Signatures verified and time spent, summed over rounds.
 #[derive(Debug, Default, Clone, Copy)]
@@ -167,44 +170,37 @@ pub(super) fn run_pool_slice(
     window: Duration,
     tally: &mut PoolTally,
 ) -> anyhow::Result<()> {
-    let max_in_flight = pool.threads() * 2;
     let started = Instant::now();
     let mut next = 0usize;
-    let mut in_flight = 0usize;
     let mut verified = 0u64;
     let mut last_counted = Duration::ZERO;
-    loop {
-        let open = started.elapsed() < window;
-        while open && in_flight < max_in_flight {
+    drive(
+        pool,
+        batches,
+        |batches| {
+            if started.elapsed() >= window {
+                return None;
+            }
             let index = next % batches.len();
-            let job = Job {
+            next += 1;
+            Some(Job {
                 id: index as u64,
                 rule,
                 transactions: batches.take(index),
-            };
-            if pool.submit(job).is_err() {
-                bail!("verify workers stopped");
+            })
+        },
+        |batches, done| {
+            let now = started.elapsed();
+            if now <= window {
+                last_counted = now;
+                verified += done.verdicts.len() as u64;
+                let _ = tally.latency.record(done.busy.as_micros().max(1) as u64);
             }
-            next += 1;
-            in_flight += 1;
-        }
-        if in_flight == 0 {
-            break;
-        }
-        let Some(done) = pool.recv_timeout(Duration::from_secs(30)) else {
-            bail!("verify workers made no progress for 30 s");
-        };
-        in_flight -= 1;
-        let now = started.elapsed();
-        if now <= window {
-            last_counted = now;
-            verified += done.verdicts.len() as u64;
-            let _ = tally.latency.record(done.busy.as_micros().max(1) as u64);
-        }
-        let valid = done.verdicts.iter().map(|v| v.is_valid()).collect();
-        tally.valid_counts.push((done.id as usize, valid));
-        batches.put_back(done.id as usize, done.transactions);
-    }
+            let valid = done.verdicts.iter().map(|v| v.is_valid()).collect();
+            tally.valid_counts.push((done.id as usize, valid));
+            batches.put_back(done.id as usize, done.transactions);
+        },
+    )?;
     // Work finished by the last counted completion, over the time to it.
     tally.tally.add(Tally {
         verified,
