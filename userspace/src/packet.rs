@@ -18,12 +18,6 @@ pub struct Packet {
     pub peer: SocketAddr,
 }
 
-impl AsRef<[u8]> for Packet {
-    fn as_ref(&self) -> &[u8] {
-        &self.bytes
-    }
-}
-
 /// A packet that parsed and sanitized as a transaction, with the offsets of
 /// its signatures, signer keys and message. Only [`ParsedTx::parse`] makes
 /// one, so the offsets always describe the bytes.
