@@ -1,5 +1,5 @@
 //! [`FpgaSimBackend`]: the simulated verifier as a `rampart-sigverify`
-//! backend.
+//! backend; [`FpgaBackend`] is the same over any [`Device`].
 //!
 //! Under every rule (strict, zip215, zip215 amended) each signature's
 //! pass/fail comes from the hardware (the Verilator model of
@@ -11,12 +11,17 @@
 //! the hardware's verdict stands with its own coarse reason. Messages longer
 //! than the core's 4,096 bytes (never the case for a Solana transaction) are
 //! verified on the CPU.
+//!
+//! A device that stalls or misbehaves is a device error, not a verdict: the
+//! batch it held is verified on the CPU instead, the error is reported through
+//! [`Backend::take_errors`] (the appliance counts it), and a fresh device takes
+//! the failed one's place. A broken card must never look like an attack.
 
-use rampart_sigverify::backend::Backend;
+use rampart_sigverify::backend::{Backend, CpuBackend, CpuConfig};
 use rampart_sigverify::ed25519::{self, SigError, SigVerdict, SignatureInput};
 use rampart_sigverify::rule::Rule;
 
-use crate::driver::{Driver, DriverError, SimDevice, SimStats, MAX_MESSAGE};
+use crate::driver::{Device, Driver, DriverError, SimDevice, SimStats, MAX_MESSAGE};
 use crate::microcode::ResultCode;
 use crate::sim::SimError;
 
@@ -24,14 +29,25 @@ use crate::sim::SimError;
 /// engine has 16 contexts; a few more keep the front end busy meanwhile).
 pub const DEFAULT_DEPTH: usize = 32;
 
-/// The `fpga-sim` backend: one simulated card per backend (per worker).
-pub struct FpgaSimBackend {
-    driver: Driver<SimDevice>,
+/// Makes a replacement for a device that failed; `None` keeps the old one.
+pub type DeviceFactory<D> = Box<dyn FnMut() -> Option<D> + Send>;
+
+/// A card behind the [`Driver`] as a verification backend, with the CPU
+/// backend standing by for when the card fails.
+pub struct FpgaBackend<D> {
+    driver: Driver<D>,
+    replace: DeviceFactory<D>,
+    cpu: CpuBackend,
     /// Signatures the hardware verified (not delegated).
     hardware_verdicts: u64,
-    /// Times the simulated card failed and was replaced.
+    /// Times the card failed and was replaced.
     device_failures: u64,
+    /// Failures not yet handed out by [`Backend::take_errors`].
+    unreported: u64,
 }
+
+/// The `fpga-sim` backend: one simulated card per backend (per worker).
+pub type FpgaSimBackend = FpgaBackend<SimDevice>;
 
 /// The hardware's reason for a code, where the CPU reference does not give
 /// one.
@@ -46,18 +62,20 @@ fn coarse_reason(code: ResultCode) -> SigError {
     }
 }
 
-impl FpgaSimBackend {
-    /// A backend with a freshly reset simulated card.
+impl FpgaBackend<SimDevice> {
+    /// A backend with a freshly reset simulated card (and another after each
+    /// failure).
     ///
     /// # Errors
     ///
     /// [`SimError`] if the model's ROM files are missing or stale.
     pub fn try_new() -> Result<Self, SimError> {
-        Ok(FpgaSimBackend {
-            driver: Driver::new(SimDevice::new()?, DEFAULT_DEPTH),
-            hardware_verdicts: 0,
-            device_failures: 0,
-        })
+        Ok(Self::with_device(
+            SimDevice::new()?,
+            // The ROM files were there when this backend was built; if they
+            // vanished since, the old card stays (and fails again, on the CPU).
+            Box::new(|| SimDevice::new().ok()),
+        ))
     }
 
     /// As [`try_new`](Self::try_new).
@@ -77,14 +95,29 @@ impl FpgaSimBackend {
     pub fn stats(&self) -> SimStats {
         self.driver.device().stats()
     }
+}
 
-    /// Signatures whose verdict came from the simulated hardware.
+impl<D: Device> FpgaBackend<D> {
+    /// A backend over `device`, with `replace` making the card that takes a
+    /// failed one's place.
+    pub fn with_device(device: D, replace: DeviceFactory<D>) -> Self {
+        FpgaBackend {
+            driver: Driver::new(device, DEFAULT_DEPTH),
+            replace,
+            cpu: CpuBackend::new(CpuConfig::default()),
+            hardware_verdicts: 0,
+            device_failures: 0,
+            unreported: 0,
+        }
+    }
+
+    /// Signatures whose verdict came from the hardware.
     pub fn hardware_verdicts(&self) -> u64 {
         self.hardware_verdicts
     }
 
-    /// Times the simulated card stalled or misbehaved; its batch was
-    /// rejected and a fresh card took its place.
+    /// Times the card stalled or misbehaved; its batch was verified on the
+    /// CPU and a fresh card took its place.
     pub fn device_failures(&self) -> u64 {
         self.device_failures
     }
@@ -108,6 +141,15 @@ impl FpgaSimBackend {
         self.hardware_verdicts += codes.len() as u64;
         Ok(codes)
     }
+
+    /// Takes a failed card out: counts it and puts a fresh one in its place.
+    fn replace_device(&mut self) {
+        self.device_failures += 1;
+        self.unreported += 1;
+        if let Some(device) = (self.replace)() {
+            self.driver = Driver::new(device, DEFAULT_DEPTH);
+        }
+    }
 }
 
 impl Default for FpgaSimBackend {
@@ -117,7 +159,7 @@ impl Default for FpgaSimBackend {
     }
 }
 
-impl Backend for FpgaSimBackend {
+impl<D: Device + Send> Backend for FpgaBackend<D> {
     fn name(&self) -> &'static str {
         "fpga-sim"
     }
@@ -148,18 +190,19 @@ impl Backend for FpgaSimBackend {
                 }
             }
             Err(_) => {
-                // A broken simulator must not pass anything: fail the batch,
-                // and start over with a fresh card.
-                self.device_failures += 1;
-                for &i in &fits {
-                    out[i] = Err(SigError::Equation);
-                }
-                // The ROM files were there when this backend was built; if
-                // they vanished since, keep the old card (it fails again).
-                if let Ok(device) = SimDevice::new() {
-                    self.driver = Driver::new(device, DEFAULT_DEPTH);
+                // The card failed, not the signatures: the CPU judges the
+                // batch, and the failure is counted as a device error.
+                self.replace_device();
+                let mut verdicts = vec![Ok(()); hw_inputs.len()];
+                self.cpu.verify_signatures(rule, &hw_inputs, &mut verdicts);
+                for (&i, verdict) in fits.iter().zip(verdicts) {
+                    out[i] = verdict;
                 }
             }
         }
+    }
+
+    fn take_errors(&mut self) -> u64 {
+        std::mem::take(&mut self.unreported)
     }
 }

@@ -4,8 +4,16 @@
 //! The pool is the only place in this crate that starts threads. Batches go in
 //! whole and come out whole, with one verdict per transaction in input order;
 //! a full input queue is reported to the caller, who decides to wait or shed.
+//!
+//! A backend that panics loses nothing and stalls nothing: the worker catches
+//! the panic, takes a fresh backend (when the pool was given a way to build
+//! one), verifies the batch again one transaction at a time, and reports the
+//! panic in [`Faults`]; a transaction that panics even alone comes back
+//! [`TxVerdict::Unverified`].
 
 use std::{
+    panic::{catch_unwind, AssertUnwindSafe},
+    sync::Arc,
     thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
@@ -44,7 +52,26 @@ pub struct Done<T> {
     pub busy: Duration,
     /// Index of the worker that did it.
     pub worker: usize,
+    /// What went wrong on the way, for the caller to count.
+    pub faults: Faults,
 }
+
+/// Faults met while verifying one batch. None of them is a verdict: the
+/// verdicts stand on their own; these say what it took to reach them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Panics caught in the backend (the batch was then verified again, one
+    /// transaction at a time, each with a fresh backend where one could be
+    /// built).
+    pub panics: u32,
+    /// Device errors the backend recovered from by verifying on the CPU
+    /// ([`Backend::take_errors`]).
+    pub backend_errors: u64,
+}
+
+/// Builds a fresh backend for a worker whose backend panicked (its state is
+/// suspect). `None` keeps the old one.
+pub type BackendFactory = Arc<dyn Fn() -> Option<Box<dyn Backend>> + Send + Sync>;
 
 /// Errors from handing a job to the pool.
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +117,21 @@ impl<T: Verifiable + Send + 'static> VerifyPool<T> {
         queue_per_worker: usize,
         cores: &[usize],
     ) -> std::io::Result<Self> {
+        Self::start_replacing(backends, queue_per_worker, cores, None)
+    }
+
+    /// As [`start_pinned`](Self::start_pinned), with `replace` building the
+    /// fresh backend a worker takes after its backend panics (without it the
+    /// worker keeps the old backend).
+    ///
+    /// # Errors
+    /// If the OS refuses to start a thread.
+    pub fn start_replacing(
+        backends: Vec<Box<dyn Backend>>,
+        queue_per_worker: usize,
+        cores: &[usize],
+        replace: Option<BackendFactory>,
+    ) -> std::io::Result<Self> {
         let depth = backends.len().max(1) * queue_per_worker.max(1);
         let (job_tx, job_rx) = bounded::<Job<T>>(depth);
         let (done_tx, done_rx) = bounded::<Done<T>>(depth);
@@ -98,13 +140,14 @@ impl<T: Verifiable + Send + 'static> VerifyPool<T> {
             let jobs = job_rx.clone();
             let done = done_tx.clone();
             let core = (!cores.is_empty()).then(|| cores[worker % cores.len()]);
+            let replace = replace.clone();
             let handle = thread::Builder::new()
                 .name(format!("verify-{worker}"))
                 .spawn(move || {
                     if let Some(core) = core {
                         pin_to_core(core);
                     }
-                    run_worker(worker, backend, jobs, done)
+                    run_worker(worker, backend, replace, jobs, done)
                 })?;
             workers.push(handle);
         }
@@ -204,19 +247,34 @@ fn pin_to_core(core: usize) {
 fn run_worker<T: Verifiable>(
     worker: usize,
     mut backend: Box<dyn Backend>,
+    replace: Option<BackendFactory>,
     jobs: Receiver<Job<T>>,
     done: Sender<Done<T>>,
 ) {
-    let mut verdicts = Vec::new();
+    let mut scratch = Vec::new();
     for job in jobs {
         let started = Instant::now();
-        let result = verify_job(backend.as_mut(), &job, &mut verdicts);
+        let mut faults = Faults::default();
+        let attempt = catch_unwind(AssertUnwindSafe(|| {
+            verify_job(backend.as_mut(), job.rule, &job.transactions, &mut scratch)
+        }));
+        let verdicts = match attempt {
+            Ok(verdicts) => verdicts,
+            Err(_) => {
+                // The panic message went to stderr through the panic hook.
+                faults.panics += 1;
+                renew(&mut backend, &replace, &mut scratch, &mut faults);
+                verify_one_by_one(&mut backend, &replace, &job, &mut scratch, &mut faults)
+            }
+        };
+        faults.backend_errors += backend.take_errors();
         let finished = Done {
             id: job.id,
             transactions: job.transactions,
-            verdicts: result,
+            verdicts,
             busy: started.elapsed(),
             worker,
+            faults,
         };
         if done.send(finished).is_err() {
             return;
@@ -224,17 +282,65 @@ fn run_worker<T: Verifiable>(
     }
 }
 
+/// Replaces a backend that panicked, where a factory can build one (keeping
+/// the count of device errors it had recovered from), and drops scratch state
+/// the panic may have left half-written.
+fn renew(
+    backend: &mut Box<dyn Backend>,
+    replace: &Option<BackendFactory>,
+    scratch: &mut Vec<TxVerdict>,
+    faults: &mut Faults,
+) {
+    scratch.clear();
+    faults.backend_errors += backend.take_errors();
+    if let Some(fresh) = replace.as_ref().and_then(|build| build()) {
+        *backend = fresh;
+    }
+}
+
+/// After a panic: each transaction verified alone, so one that makes the
+/// backend panic costs only itself ([`TxVerdict::Unverified`]).
+fn verify_one_by_one<T: Verifiable>(
+    backend: &mut Box<dyn Backend>,
+    replace: &Option<BackendFactory>,
+    job: &Job<T>,
+    scratch: &mut Vec<TxVerdict>,
+    faults: &mut Faults,
+) -> Vec<TxVerdict> {
+    let mut verdicts = Vec::with_capacity(job.transactions.len());
+    for item in &job.transactions {
+        let attempt = catch_unwind(AssertUnwindSafe(|| {
+            verify_job(
+                backend.as_mut(),
+                job.rule,
+                std::slice::from_ref(item),
+                scratch,
+            )
+        }));
+        match attempt {
+            Ok(mut one) => verdicts.push(one.pop().unwrap_or(TxVerdict::Unverified)),
+            Err(_) => {
+                faults.panics += 1;
+                renew(backend, replace, scratch, faults);
+                verdicts.push(TxVerdict::Unverified);
+            }
+        }
+    }
+    verdicts
+}
+
 /// Takes every transaction's verification inputs (parsing raw bytes) and
 /// verifies the well-formed ones together.
 fn verify_job<T: Verifiable>(
     backend: &mut dyn Backend,
-    job: &Job<T>,
+    rule: Rule,
+    items: &[T],
     scratch: &mut Vec<TxVerdict>,
 ) -> Vec<TxVerdict> {
-    let mut verdicts = Vec::with_capacity(job.transactions.len());
-    let mut parsed = Vec::with_capacity(job.transactions.len());
-    let mut slots = Vec::with_capacity(job.transactions.len());
-    for (slot, item) in job.transactions.iter().enumerate() {
+    let mut verdicts = Vec::with_capacity(items.len());
+    let mut parsed = Vec::with_capacity(items.len());
+    let mut slots = Vec::with_capacity(items.len());
+    for (slot, item) in items.iter().enumerate() {
         match item.view() {
             Ok(tx) => {
                 parsed.push(tx);
@@ -244,7 +350,7 @@ fn verify_job<T: Verifiable>(
             Err(error) => verdicts.push(TxVerdict::Malformed(error)),
         }
     }
-    verify_views(backend, job.rule, &parsed, scratch);
+    verify_views(backend, rule, &parsed, scratch);
     for (slot, verdict) in slots.into_iter().zip(scratch.drain(..)) {
         verdicts[slot] = verdict;
     }

@@ -1,11 +1,18 @@
 //! The verify pool: verdicts come back per job in input order, malformed bytes
 //! are caught before crypto, and a full queue is reported instead of blocking.
 
-use std::time::Duration;
+use std::{
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use rampart_sigverify::{
     backend::{Backend, CpuBackend, TxVerdict},
-    pool::{Job, SubmitError, VerifyPool},
+    ed25519::{SigVerdict, SignatureInput},
+    pool::{BackendFactory, Faults, Job, SubmitError, VerifyPool},
     Rule, SigError,
 };
 use rampart_testkit::Rng;
@@ -88,6 +95,7 @@ fn every_job_comes_back_with_verdicts_in_order() {
                     "bad"
                 }
                 TxVerdict::BadSignature { .. } => "bad at wrong index",
+                TxVerdict::Unverified => "unverified",
             };
             assert_eq!(got, *want, "job {}", done.id);
         }
@@ -119,4 +127,133 @@ fn a_full_queue_hands_the_job_back() {
     assert!(shed > 0, "20 jobs of 64 signatures fit a queue of one");
     let rest = pool.shutdown();
     assert!(rest.len() <= 20 - shed);
+}
+
+/// Where the signer's key sits in [`legacy_tx`]'s bytes: after the signature
+/// count, the signature, the header and the key count.
+const SIGNER_KEY: std::ops::Range<usize> = 69..101;
+
+/// A CPU backend with a defect: it panics on any signature by `poison`. It
+/// also reports one device error per batch it is handed, as a backend with a
+/// failing card would after falling back to the CPU.
+struct Defective {
+    poison: [u8; 32],
+    cpu: CpuBackend,
+    errors: u64,
+}
+
+impl Backend for Defective {
+    fn name(&self) -> &'static str {
+        "defective"
+    }
+
+    fn verify_signatures(
+        &mut self,
+        rule: Rule,
+        inputs: &[SignatureInput<'_>],
+        out: &mut [SigVerdict],
+    ) {
+        self.errors += 1;
+        assert!(
+            inputs.iter().all(|input| *input.pubkey != self.poison),
+            "defective backend met its poison key"
+        );
+        self.cpu.verify_signatures(rule, inputs, out);
+    }
+
+    fn take_errors(&mut self) -> u64 {
+        std::mem::take(&mut self.errors)
+    }
+}
+
+#[test]
+fn a_backend_panic_costs_only_the_transaction_that_caused_it() {
+    let mut rng = Rng(5);
+    let poison_tx = legacy_tx(&mut rng, true);
+    let poison: [u8; 32] = poison_tx[SIGNER_KEY].try_into().unwrap();
+    let built = Arc::new(AtomicUsize::new(0));
+    let factory: BackendFactory = {
+        let built = built.clone();
+        Arc::new(move || {
+            built.fetch_add(1, Ordering::Relaxed);
+            Some(Box::new(Defective {
+                poison,
+                cpu: CpuBackend::default(),
+                errors: 0,
+            }) as Box<dyn Backend>)
+        })
+    };
+    let first = factory().unwrap();
+    built.store(0, Ordering::Relaxed);
+    let pool = VerifyPool::start_replacing(vec![first], 2, &[], Some(factory)).unwrap();
+
+    // A batch of nine honest transactions (one with a bad signature) and the
+    // poison one in the middle.
+    let mut transactions: Vec<Vec<u8>> = (0..9).map(|i| legacy_tx(&mut rng, i != 3)).collect();
+    transactions.insert(5, poison_tx);
+    pool.submit(Job {
+        id: 1,
+        rule: Rule::Strict,
+        transactions,
+    })
+    .unwrap();
+    let done = pool
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the batch comes back although its backend panicked");
+    let labels: Vec<&str> = done
+        .verdicts
+        .iter()
+        .map(|verdict| match verdict {
+            TxVerdict::Valid => "valid",
+            TxVerdict::BadSignature { .. } => "bad",
+            TxVerdict::Malformed(_) => "malformed",
+            TxVerdict::Unverified => "unverified",
+        })
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "valid",
+            "valid",
+            "valid",
+            "bad",
+            "valid",
+            "unverified",
+            "valid",
+            "valid",
+            "valid",
+            "valid"
+        ]
+    );
+    assert_eq!(done.faults.panics, 2, "the batch, then the poison alone");
+    assert_eq!(
+        built.load(Ordering::Relaxed),
+        2,
+        "a fresh backend after each panic"
+    );
+    assert_eq!(
+        done.faults.backend_errors, 11,
+        "every call reported, the replaced backends' too: the batch (1), \
+         singles up to the poison (6), the rest (4)"
+    );
+
+    // The worker is alive and its fresh backend serves the next batch.
+    pool.submit(Job {
+        id: 2,
+        rule: Rule::Strict,
+        transactions: (0..4).map(|_| legacy_tx(&mut rng, true)).collect(),
+    })
+    .unwrap();
+    let next = pool
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the next batch");
+    assert!(next.verdicts.iter().all(TxVerdict::is_valid));
+    assert_eq!(
+        next.faults,
+        Faults {
+            panics: 0,
+            backend_errors: 1
+        }
+    );
+    assert!(pool.shutdown().is_empty());
 }

@@ -38,6 +38,15 @@ pub trait Backend: Send {
         inputs: &[SignatureInput<'_>],
         out: &mut [SigVerdict],
     );
+
+    /// Device errors this backend has recovered from since the last call,
+    /// each by verifying on the CPU instead (a card that stalls, say). The
+    /// pool reports them with each batch so they are counted as backend
+    /// errors: a failing device must never look like bad signatures. Backends
+    /// with no device have none.
+    fn take_errors(&mut self) -> u64 {
+        0
+    }
 }
 
 /// The verdict on one transaction.
@@ -54,6 +63,10 @@ pub enum TxVerdict {
         /// Why it failed.
         reason: SigError,
     },
+    /// Verification did not complete: the backend panicked on this
+    /// transaction, on its own, with a fresh backend. Never forwarded; counted
+    /// apart from bad signatures, since nothing was judged.
+    Unverified,
 }
 
 impl TxVerdict {

@@ -22,7 +22,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use rampart_sigverify::pool::VerifyPool;
+use rampart_sigverify::pool::{BackendFactory, VerifyPool};
 
 pub use self::config::{Config, MetricsConfig, PipelineConfig};
 use self::{
@@ -103,12 +103,15 @@ impl Appliance {
         } else {
             Vec::new()
         };
-        let pool = VerifyPool::start_pinned(backends, 2, &cores).map_err(|source| {
-            ApplianceError::Start {
-                what: "verify workers",
-                source,
-            }
-        })?;
+        // A worker whose backend panics takes a fresh one built the same way.
+        let replace: BackendFactory = Arc::new(move || make_backend(&spec).ok());
+        let pool =
+            VerifyPool::start_replacing(backends, 2, &cores, Some(replace)).map_err(|source| {
+                ApplianceError::Start {
+                    what: "verify workers",
+                    source,
+                }
+            })?;
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.ingress_threads.max(1))

@@ -160,11 +160,20 @@ declare_counters! {
     shed_verify: Counter "verify_transaction_shed" "Transactions shed: verify queue full.";
     /// A signature did not verify.
     bad_signature: Counter "verify_transaction_bad_signature" "Transactions with a bad signature.";
+    /// The verify backend panicked on it, alone, with a fresh backend: no
+    /// verdict, not forwarded.
+    unverified: Counter "verify_transaction_unverified" "Transactions whose verification panicked.";
     // Terminal: forward.
     /// The forward queue was full.
     shed_forward: Counter "forward_transaction_shed" "Transactions shed: forward queue full.";
-    /// The forwarder could not deliver it (connection failed).
+    /// The forwarder could not deliver it: it was on a connection that was
+    /// lost, refused the stream, or missed a deadline (and was replaced).
     forward_failed: Counter "forward_transaction_failed" "Transactions the forwarder could not deliver.";
+    /// Older than `forward.max_age_ms` when its turn came (waited out an
+    /// outage or a backlog; likely resent by its client meanwhile).
+    forward_expired: Counter "forward_transaction_expired" "Transactions too old to forward when their turn came.";
+    /// Dropped from the forwarder's full backlog to make room for a newer one.
+    forward_evicted: Counter "forward_transaction_evicted" "Transactions dropped from the forwarder's full backlog for newer ones.";
     /// Delivered to the validator.
     forwarded: Counter "forward_transaction_forwarded" "Transactions delivered to the validator.";
 
@@ -180,14 +189,26 @@ declare_counters! {
     handshakes_failed: Counter "ingress_handshake_failed" "Failed handshakes.";
     /// Forwarder connections made.
     forward_connects: Counter "forward_connection_opened" "Connections the forwarder opened.";
+    /// Forwarder connections closed and replaced for missing an open, write
+    /// or acknowledgement deadline.
+    forward_stalled: Counter "forward_connection_stalled" "Forward connections closed for missing a deadline.";
     /// Batches handed to verify workers.
     batches: Counter "verify_batch" "Batches handed to verify workers.";
+    /// Panics caught in verify backends (each batch that panicked is
+    /// verified again one transaction at a time, with a fresh backend).
+    verify_panics: Counter "verify_backend_panic" "Panics caught in verify backends.";
+    /// Device errors a backend recovered from by verifying on the CPU (a
+    /// failing card), never counted as bad signatures.
+    backend_errors: Counter "verify_backend_error" "Device errors recovered by verifying on the CPU.";
     /// Live connections (gauge).
     connections_open: Gauge "ingress_connection_open" "Live connections.";
     /// Ingress queue depth (gauge).
     ingress_queue_depth: Gauge "ingress_queue_depth" "Transactions waiting for the batcher.";
     /// Forward queue depth (gauge).
     forward_queue_depth: Gauge "forward_queue_depth" "Transactions waiting for the forwarder.";
+    /// The forwarder's own backlog: transactions it holds, waiting for a
+    /// connection or a stream (gauge; at most `forward.queue`).
+    forward_backlog: Gauge "forward_backlog_depth" "Transactions the forwarder holds, waiting for a connection or stream.";
     /// Transactions being verified whose identical copies are dropped as
     /// duplicates on arrival (gauge).
     dedup_in_flight: Gauge "dedup_in_flight" "Transactions being verified (identical copies are duplicates).";
@@ -226,8 +247,11 @@ impl Counters {
             &self.duplicate,
             &self.shed_verify,
             &self.bad_signature,
+            &self.unverified,
             &self.shed_forward,
             &self.forward_failed,
+            &self.forward_expired,
+            &self.forward_evicted,
             &self.forwarded,
         ]
         .iter()

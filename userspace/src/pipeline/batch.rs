@@ -279,6 +279,8 @@ fn sort_verdicts(
         latency.record(now.duration_since(tx.packet().received));
     }
     latency.publish(now, false, &VERIFY_QUANTILES, &counters.verify_latency_us);
+    counters.verify_panics.add(u64::from(done.faults.panics));
+    counters.backend_errors.add(done.faults.backend_errors);
     for (tx, verdict) in done.transactions.into_iter().zip(done.verdicts) {
         let forward_it = dedup.settle(tx.first_signature(), tx.content(), verdict.is_valid(), now);
         match verdict {
@@ -291,6 +293,7 @@ fn sort_verdicts(
             },
             TxVerdict::Malformed(error) => counters.add_malformed(&error),
             TxVerdict::BadSignature { .. } => counters.bad_signature.inc(),
+            TxVerdict::Unverified => counters.unverified.inc(),
         }
     }
     counters
@@ -387,5 +390,100 @@ mod tests {
         let mut batch = Batcher::new(SIZE, DELAY, t0);
         batch.push(1, t0);
         assert!(batch.due(t0, busy(), false));
+    }
+
+    /// A CPU backend that panics on any batch holding one signature.
+    struct PanicsOn {
+        poison: [u8; 64],
+        cpu: rampart_sigverify::backend::CpuBackend,
+    }
+
+    impl rampart_sigverify::backend::Backend for PanicsOn {
+        fn name(&self) -> &'static str {
+            "panics-on"
+        }
+
+        fn verify_signatures(
+            &mut self,
+            rule: Rule,
+            inputs: &[rampart_sigverify::ed25519::SignatureInput<'_>],
+            out: &mut [rampart_sigverify::ed25519::SigVerdict],
+        ) {
+            assert!(
+                inputs.iter().all(|i| *i.signature != self.poison),
+                "the test's poison signature"
+            );
+            self.cpu.verify_signatures(rule, inputs, out);
+        }
+    }
+
+    #[test]
+    fn a_panicking_backend_stalls_nothing_and_every_transaction_is_counted() {
+        use rampart_sigverify::{backend::Backend, pool::BackendFactory};
+        use rampart_txgen::{generate, KeyMode, TxSpec};
+
+        let txs = generate(&TxSpec {
+            count: 300,
+            message_size: 200,
+            invalid_fraction: 0.1,
+            keys: KeyMode::Distinct,
+            seed: 12,
+        })
+        .unwrap();
+        let poison_at = txs.iter().position(|tx| tx.valid).unwrap();
+        let poison: [u8; 64] = txs[poison_at].bytes[1..65].try_into().unwrap();
+        let build: BackendFactory = Arc::new(move || {
+            Some(Box::new(PanicsOn {
+                poison,
+                cpu: Default::default(),
+            }) as Box<dyn Backend>)
+        });
+        let backends = (0..2).filter_map(|_| build()).collect();
+        let pool = VerifyPool::start_replacing(backends, 2, &[], Some(build)).unwrap();
+        let counters = Arc::new(Counters::default());
+        let (input_tx, input) = crossbeam_channel::bounded(txs.len());
+        let (forward, mut forwarded) = tokio::sync::mpsc::channel(txs.len());
+        let policy = BatchPolicy {
+            size: 16,
+            delay: Duration::from_micros(200),
+            rule: Rule::Strict,
+        };
+        let stage = {
+            let counters = counters.clone();
+            let dedup = Dedup::new(Duration::from_secs(10), 10_000, (1, 2), Instant::now());
+            std::thread::spawn(move || run(input, pool, dedup, forward, policy, counters))
+        };
+        for tx in &txs {
+            let packet = Packet {
+                bytes: tx.bytes.clone(),
+                received: Instant::now(),
+                peer: ([127, 0, 0, 1], 9).into(),
+            };
+            input_tx.send(packet).unwrap();
+        }
+        drop(input_tx);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !stage.is_finished() {
+            assert!(
+                Instant::now() < deadline,
+                "the batch stage stalled after a backend panic"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        stage.join().unwrap();
+
+        let mut out = 0;
+        while forwarded.try_recv().is_ok() {
+            out += 1;
+        }
+        let valid = txs.iter().filter(|tx| tx.valid).count() as u64;
+        assert_eq!(counters.unverified.get(), 1, "only the poison transaction");
+        assert_eq!(out, valid - 1, "every other valid transaction went on");
+        assert_eq!(counters.bad_signature.get(), txs.len() as u64 - valid);
+        assert!(
+            counters.verify_panics.get() >= 2,
+            "its batch, then it alone"
+        );
+        assert_eq!(counters.terminal_total() + out, txs.len() as u64);
     }
 }
