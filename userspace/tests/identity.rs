@@ -1,3 +1,5 @@
+//! Identities, both ways round.
+//!
 //! A client's identity is the key of its certificate's own
 //! SubjectPublicKeyInfo, the key its TLS handshake signature was checked
 //! against, never key bytes found elsewhere in the certificate (issue 11,
@@ -5,16 +7,30 @@
 //! key's SubjectPublicKeyInfo can sit in the subject, the issuer, the serial
 //! or an extension, and a real QUIC client presents one to the real ingress
 //! server.
+//!
+//! The appliance's own identity file survives a crash or a full disk on first
+//! start, refuses loose permissions, an empty file and a missing directory,
+//! and announces a new key (issue 12). The full-disk test mounts a small tmpfs:
+//! root only, it prints `skipping <test>: needs root` otherwise.
 
 use std::{
+    fs,
+    io::Write,
     net::SocketAddr,
-    sync::{Arc, RwLock},
+    os::unix::fs::{OpenOptionsExt, PermissionsExt},
+    path::{Path, PathBuf},
+    process::Command,
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        Arc, Mutex, RwLock,
+    },
     time::{Duration, Instant},
 };
 
 use ed25519_dalek::{Signer, SigningKey};
 use quinn::crypto::rustls::QuicClientConfig;
 use rampart::{
+    filter::is_root,
     ingress::{
         admission::{AdmissionLimits, Refusal, StakeTable},
         server::{close_code, Ingress, IngressConfig},
@@ -404,4 +420,301 @@ fn a_p256_client_naming_a_staked_node_fails_the_handshake() {
         assert_eq!(server.counters.connections_accepted.get(), 0);
         server.ingress.shutdown().await;
     });
+}
+
+// ---------------------------------------------------------------------------
+// The identity file.
+
+/// A directory of the test's own under the system's temporary directory,
+/// removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(test: &str) -> Self {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "rampart-identity-{}-{test}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create the test directory");
+        TempDir(path)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Writes `text` to `path` with permission bits `mode`.
+fn write_file(path: &Path, text: &str, mode: u32) {
+    let _ = fs::remove_file(path);
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .expect("create the file");
+    file.write_all(text.as_bytes()).expect("write the file");
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// The names in `dir` that look like an identity file's temporary files.
+fn leftovers(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .expect("read the directory")
+        .map(|entry| {
+            entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .filter(|name| name.contains(".tmp"))
+        .collect()
+}
+
+#[test]
+fn a_missing_directory_is_an_error_and_is_not_created() {
+    let dir = TempDir::new("missing-dir");
+    let absent = dir.0.join("absent");
+    let path = absent.join("identity.json");
+    let error = Identity::load_or_create(&path)
+        .expect_err("a wrong path must not create a new identity")
+        .to_string();
+    assert!(error.contains(&absent.display().to_string()), "{error}");
+    assert!(error.contains("does not exist"), "{error}");
+    assert!(!absent.exists(), "the directory must not be created");
+}
+
+#[test]
+fn only_owner_only_permissions_are_accepted() {
+    let dir = TempDir::new("permissions");
+    let path = dir.0.join("identity.json");
+    let identity = Identity::from_seed([0x33; 32]);
+    for mode in [0o600, 0o400] {
+        write_file(&path, &identity.to_json(), mode);
+        let loaded = Identity::load_or_create(&path)
+            .unwrap_or_else(|e| panic!("mode {mode:04o} must be accepted: {e}"));
+        assert_eq!(loaded.pubkey(), identity.pubkey());
+    }
+    for mode in [
+        0o640, 0o604, 0o644, 0o660, 0o606, 0o620, 0o602, 0o666, 0o610,
+    ] {
+        write_file(&path, &identity.to_json(), mode);
+        let error = Identity::load_or_create(&path)
+            .expect_err("group or others can reach the secret key")
+            .to_string();
+        for part in [
+            path.display().to_string(),
+            format!("{mode:04o}"),
+            format!("chmod 600 {}", path.display()),
+        ] {
+            assert!(
+                error.contains(&part),
+                "mode {mode:04o}: {error:?} lacks {part:?}"
+            );
+        }
+        assert_eq!(
+            fs::read_to_string(&path).expect("the file is left alone"),
+            identity.to_json()
+        );
+    }
+}
+
+#[test]
+fn an_empty_identity_file_is_refused_and_left_alone() {
+    // What an interrupted in-place write (Rampart before issue 12, or a copy
+    // or restore) leaves. It holds no key, and Rampart cannot tell a first
+    // start's leftover from a staked key lost in a failed restore: refused,
+    // naming the fix, never silently replaced by a new unstaked key.
+    let dir = TempDir::new("empty");
+    let path = dir.0.join("identity.json");
+    write_file(&path, "", 0o600);
+    let error = Identity::load_or_create(&path)
+        .expect_err("an empty file is not an identity")
+        .to_string();
+    assert!(error.contains(&path.display().to_string()), "{error}");
+    assert!(error.contains("empty"), "{error}");
+    assert!(error.contains(&format!("rm {}", path.display())), "{error}");
+    assert_eq!(fs::metadata(&path).expect("still there").len(), 0);
+    // The fix it names works.
+    fs::remove_file(&path).expect("rm");
+    let created = Identity::load_or_create(&path).expect("a new identity");
+    let again = Identity::load_or_create(&path).expect("the same identity");
+    assert_eq!(created.pubkey(), again.pubkey());
+}
+
+#[test]
+fn a_leftover_temporary_file_is_never_the_identity() {
+    // What a start killed before its rename leaves: a whole key and a partial
+    // one in temporary files, no identity file.
+    let dir = TempDir::new("leftover");
+    let path = dir.0.join("identity.json");
+    let unused = Identity::from_seed([0x44; 32]);
+    write_file(
+        &dir.0.join(".identity.json.tmp-0011223344556677"),
+        &unused.to_json(),
+        0o600,
+    );
+    write_file(
+        &dir.0.join(".identity.json.tmp-8899aabbccddeeff"),
+        "[12,34,",
+        0o600,
+    );
+    let created = Identity::load_or_create(&path).expect("a new identity");
+    assert_ne!(created.pubkey(), unused.pubkey());
+    assert_eq!(leftovers(&dir.0), Vec::<String>::new(), "leftovers removed");
+    // One killed after its link, before removing its temporary file.
+    write_file(
+        &dir.0.join(".identity.json.tmp-0123456789abcdef"),
+        &unused.to_json(),
+        0o600,
+    );
+    let again = Identity::load_or_create(&path).expect("the same identity");
+    assert_eq!(again.pubkey(), created.pubkey());
+    assert_eq!(leftovers(&dir.0), Vec::<String>::new(), "leftovers removed");
+}
+
+/// Log lines captured from `tracing`.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `load_or_create(path)` and returns its result and what it logged.
+fn load_logging(path: &Path) -> (Identity, String) {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let identity = tracing::subscriber::with_default(subscriber, || {
+        Identity::load_or_create(path).expect("identity")
+    });
+    let log = String::from_utf8(captured.0.lock().expect("log buffer").clone()).expect("UTF-8");
+    (identity, log)
+}
+
+#[test]
+fn a_new_identity_is_announced_once_and_kept_across_restarts() {
+    let dir = TempDir::new("restarts");
+    let path = dir.0.join("identity.json");
+    let (first, log) = load_logging(&path);
+    let base58 = bs58::encode(first.pubkey()).into_string();
+    let line = log
+        .lines()
+        .find(|line| line.contains(&base58))
+        .unwrap_or_else(|| panic!("the new key {base58} is not logged: {log:?}"));
+    assert!(line.contains("WARN"), "{line}");
+    assert!(line.contains(&path.display().to_string()), "{line}");
+    let metadata = fs::metadata(&path).expect("the identity file");
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+    assert_eq!(fs::read_to_string(&path).expect("read"), first.to_json());
+    for _ in 0..3 {
+        let (again, log) = load_logging(&path);
+        assert_eq!(again.pubkey(), first.pubkey());
+        assert!(
+            !log.contains(&base58),
+            "a loaded identity is not new: {log:?}"
+        );
+    }
+}
+
+/// True (and says so) when the test cannot run: not root. Under CI (`CI`
+/// set and not empty) that is a failure instead, as in `tests/common`.
+fn skip_unless_root(test: &str) -> bool {
+    if is_root() {
+        return false;
+    }
+    if std::env::var_os("CI").is_some_and(|value| !value.is_empty()) {
+        panic!("{test} needs root (it mounts a tmpfs) and CI is set, so it must run, not skip");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipping {test}: needs root (it mounts a tmpfs)"
+    );
+    true
+}
+
+/// A small tmpfs mounted on a directory of its own, unmounted on drop.
+struct SmallTmpfs {
+    mount: PathBuf,
+    _dir: TempDir,
+}
+
+impl SmallTmpfs {
+    fn mount(test: &str, size: &str) -> Self {
+        let dir = TempDir::new(test);
+        let mount = dir.0.join("mnt");
+        fs::create_dir(&mount).expect("mount point");
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o"])
+            .arg(format!("size={size},mode=0700"))
+            .arg("rampart-identity-test")
+            .arg(&mount)
+            .status()
+            .expect("run mount");
+        assert!(
+            status.success(),
+            "mount -t tmpfs on {}: {status}",
+            mount.display()
+        );
+        SmallTmpfs { mount, _dir: dir }
+    }
+}
+
+impl Drop for SmallTmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.mount).status();
+    }
+}
+
+#[test]
+fn a_full_disk_on_first_start_leaves_no_identity_and_a_later_start_succeeds() {
+    let test = "a_full_disk_on_first_start_leaves_no_identity_and_a_later_start_succeeds";
+    if skip_unless_root(test) {
+        return;
+    }
+    let disk = SmallTmpfs::mount("full-disk", "64k");
+    let filler = disk.mount.join("filler");
+    let mut file = fs::File::create(&filler).expect("filler");
+    let block = [0u8; 4096];
+    let full = loop {
+        if let Err(e) = file.write_all(&block) {
+            break e;
+        }
+    };
+    assert_eq!(full.raw_os_error(), Some(libc::ENOSPC), "filled: {full}");
+    drop(file);
+
+    let path = disk.mount.join("identity.json");
+    let error = Identity::load_or_create(&path)
+        .expect_err("no room for the identity")
+        .to_string();
+    assert!(error.contains(&path.display().to_string()), "{error}");
+    assert!(
+        !path.exists(),
+        "a failed first start leaves no identity file"
+    );
+    assert_eq!(leftovers(&disk.mount), Vec::<String>::new());
+
+    // Room again: the next start creates the identity, and keeps it.
+    fs::remove_file(&filler).expect("free the disk");
+    let created = Identity::load_or_create(&path).expect("a new identity");
+    let again = Identity::load_or_create(&path).expect("the same identity");
+    assert_eq!(created.pubkey(), again.pubkey());
 }
