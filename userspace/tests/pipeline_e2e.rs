@@ -709,6 +709,7 @@ fn config(dir: &Path, target: SocketAddr, mode: ForwardMode, rule: Rule) -> Conf
         metrics: MetricsConfig {
             listen: None,
             xdp_pin_dir: None,
+            ..defaults.metrics
         },
     };
     config.validate().expect("a valid configuration");

@@ -50,6 +50,10 @@ pub struct MetricsConfig {
     /// counters join `/metrics` while it is attached there. None: leave
     /// them out.
     pub xdp_pin_dir: Option<std::path::PathBuf>,
+    /// Seconds over which health is judged: transactions entering and none
+    /// judged for this long is a stall (`/health` answers 503 and the
+    /// systemd watchdog is no longer fed).
+    pub stall_window_secs: u64,
 }
 
 impl Default for MetricsConfig {
@@ -57,6 +61,7 @@ impl Default for MetricsConfig {
         MetricsConfig {
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 9464))),
             xdp_pin_dir: Some(rampart_common::maps::PIN_DIR.into()),
+            stall_window_secs: 10,
         }
     }
 }

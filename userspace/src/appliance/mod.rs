@@ -10,10 +10,13 @@
 //! - [`backend`]: the one factory for verification backends.
 //! - [`stakes`]: the stake file, loaded and watched.
 //! - [`xdp_counters`]: the XDP filter's pinned counters, for `/metrics`.
+//! - [`watchdog`]: the health monitor, which feeds [`systemd`]'s watchdog.
 
 pub mod backend;
 pub mod config;
 pub mod stakes;
+pub mod systemd;
+pub mod watchdog;
 pub mod xdp_counters;
 
 use std::{
@@ -28,10 +31,12 @@ pub use self::config::{Config, MetricsConfig, PipelineConfig};
 use self::{
     backend::{make_backend, BackendError},
     stakes::StakeFileError,
+    systemd::Notifier,
+    watchdog::Monitor,
 };
 use crate::{
     ingress::server::{Ingress, IngressError},
-    metrics::{Counters, Exposition, MetricsServer, XdpSource},
+    metrics::{health::HealthState, Counters, Exposition, MetricsServer, XdpSource},
     pipeline::{
         batch::{self, BatchPolicy},
         dedup::Dedup,
@@ -74,6 +79,8 @@ pub struct Appliance {
     batch: Option<std::thread::JoinHandle<()>>,
     forwarder: Option<tokio::task::JoinHandle<()>>,
     metrics: Option<MetricsServer>,
+    monitor: Option<Monitor>,
+    health: HealthState,
     counters: Arc<Counters>,
     identity: Identity,
 }
@@ -179,21 +186,37 @@ impl Appliance {
         if let Some(path) = config.ingress.stake_file.clone() {
             runtime.spawn(stakes::reload(path, stakes));
         }
+        let health = HealthState::default();
         let metrics = match config.metrics.listen {
             Some(addr) => {
                 let xdp = config.metrics.xdp_pin_dir.clone().map(|dir| {
                     Arc::new(xdp_counters::PinnedXdpCounters::new(dir)) as Arc<dyn XdpSource>
                 });
                 let exposition = Exposition::new(counters.clone(), xdp);
-                Some(MetricsServer::start(addr, exposition).map_err(|source| {
-                    ApplianceError::Start {
-                        what: "metrics endpoint",
-                        source,
-                    }
-                })?)
+                Some(
+                    MetricsServer::start(addr, exposition, health.clone()).map_err(|source| {
+                        ApplianceError::Start {
+                            what: "metrics endpoint",
+                            source,
+                        }
+                    })?,
+                )
             }
             None => None,
         };
+        // Last: its first act is telling systemd the appliance is ready.
+        let start_monitor = || {
+            Monitor::start(
+                counters.clone(),
+                health.clone(),
+                Duration::from_secs(config.metrics.stall_window_secs.max(1)),
+                Notifier::from_env()?,
+            )
+        };
+        let monitor = start_monitor().map_err(|source| ApplianceError::Start {
+            what: "health monitor",
+            source,
+        })?;
         Ok(Appliance {
             runtime,
             ingress: Some(ingress),
@@ -201,6 +224,8 @@ impl Appliance {
             batch: Some(batch_stage),
             forwarder: Some(forwarder),
             metrics,
+            monitor: Some(monitor),
+            health,
             counters,
             identity,
         })
@@ -214,6 +239,11 @@ impl Appliance {
     /// Where the metrics endpoint listens, if enabled.
     pub fn metrics_addr(&self) -> Option<SocketAddr> {
         self.metrics.as_ref().map(MetricsServer::local_addr)
+    }
+
+    /// The latest health judgement (also on `/health` and `/ready`).
+    pub fn health(&self) -> &HealthState {
+        &self.health
     }
 
     /// The counters, live.
@@ -258,6 +288,9 @@ impl Appliance {
 
     /// Stops accepting, lets every stage drain what it holds, and returns.
     pub fn shutdown(mut self) {
+        if let Some(monitor) = self.monitor.take() {
+            monitor.stop();
+        }
         if let Some(ingress) = self.ingress.take() {
             self.runtime.block_on(ingress.shutdown());
         }

@@ -6,9 +6,11 @@
 //! - [`schema`]: what a metric is apart from its value.
 //! - [`render`]: the one renderer (prometheus-client), XDP counters included.
 //! - [`latency`]: a latency histogram published as quantile gauges.
-//! - [`server`]: `GET /metrics` on a thread of its own.
+//! - [`health`]: health and readiness judged from the counters.
+//! - [`server`]: `GET /metrics`, `/health` and `/ready` on a thread of its own.
 
 pub mod counters;
+pub mod health;
 pub mod latency;
 pub mod render;
 pub mod schema;

@@ -51,6 +51,7 @@ pub(super) fn phase(
     let sink_identity = Identity::generate()?;
     let sink = runtime.block_on(async { TpuSink::start(&sink_identity) })?;
     let dir = std::env::temp_dir().join(format!("rampart-bench-pipeline-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
     let mut config = Config::default();
     config.ingress.listen = SocketAddr::from(([127, 0, 0, 1], 0));
     config.ingress.identity = dir.join("identity.json");

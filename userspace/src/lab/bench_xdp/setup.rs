@@ -171,6 +171,7 @@ impl Setup {
             Mode::QuicUserspace => {
                 let dir = std::env::temp_dir()
                     .join(format!("rampart-bench-xdp-quic-{}", std::process::id()));
+                std::fs::create_dir_all(&dir)?;
                 let mut config = Config::default();
                 config.ingress.listen = format!("{}:{PORT}", lab.rx_v4).parse()?;
                 config.ingress.identity = dir.join("identity.json");
