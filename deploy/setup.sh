@@ -25,6 +25,11 @@ BPF_LLVM_MAJOR=22
 PINNED_NIGHTLY=nightly-2026-05-20
 BPF_LINKER_VERSION=0.10.0
 
+# cargo-fuzz drives the libFuzzer targets in fuzz/ under that same nightly
+# (docs/fuzzing.md); the test command's smoke run (userspace/tests/fuzz_smoke.rs)
+# needs it.
+CARGO_FUZZ_VERSION=0.13.2
+
 # The stable Rust the workspace is checked against (Cargo.toml rust-version).
 RUST_MIN_MINOR=95
 
@@ -98,8 +103,18 @@ install_bpf_linker() {
     cargo install "bpf-linker@$BPF_LINKER_VERSION" --locked || fail "cargo install bpf-linker@$BPF_LINKER_VERSION"
 }
 
+install_cargo_fuzz() {
+    if cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
+        say "cargo-fuzz $CARGO_FUZZ_VERSION present"
+        return
+    fi
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION (about 1 minute)"
+    cargo install "cargo-fuzz@$CARGO_FUZZ_VERSION" --locked || fail "cargo install cargo-fuzz@$CARGO_FUZZ_VERSION"
+}
+
 install_apt_packages
 check_rust
 install_bpf_toolchain
 install_bpf_linker
+install_cargo_fuzz
 say "done"
