@@ -1,8 +1,12 @@
-//! `rampart filter attach|detach|status`: the XDP program's attachment.
+//! `rampart filter attach|detach|status|access`: the XDP program's attachment,
+//! and who besides root may edit its rules.
 
 use clap::{Args, Subcommand};
 
-use crate::filter::{AttachMode, Loader};
+use crate::filter::{
+    access::{blocked_note, Need},
+    describe_ports, Access, AttachMode, Loader,
+};
 
 /// `rampart filter …`
 #[derive(Debug, Subcommand)]
@@ -17,8 +21,12 @@ pub enum FilterCommand {
         #[arg(long)]
         purge: bool,
     },
-    /// Where the filter is attached, in which mode, and the protected ports.
+    /// Where the filter is attached, in which mode, the protected ports, and
+    /// who may edit the rules.
     Status,
+    /// Let a group read and edit the rules and counters, or take that away,
+    /// without detaching. Attaching and detaching stay root's.
+    Access(AccessArgs),
 }
 
 /// Arguments of `rampart filter attach`.
@@ -34,6 +42,23 @@ pub struct AttachArgs {
     /// set when the filter's maps already exist and no port is given.
     #[arg(long = "port")]
     ports: Vec<u16>,
+    /// Group (name or gid) whose members may read and edit the rules and
+    /// counters too. Default: whatever the pin directory already grants,
+    /// root only for a new one.
+    #[arg(long)]
+    group: Option<String>,
+}
+
+/// Arguments of `rampart filter access`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct AccessArgs {
+    /// Group (name or gid) whose members may read and edit rules and counters.
+    #[arg(long)]
+    group: Option<String>,
+    /// Root only.
+    #[arg(long)]
+    root_only: bool,
 }
 
 /// Default protected port when none was ever set.
@@ -42,11 +67,15 @@ const DEFAULT_PORT: u16 = 8009;
 /// Runs a `rampart filter` subcommand.
 ///
 /// # Errors
-/// The filter's errors, which name what to do.
+/// The filter's errors, which name what to do (or what is needed).
 pub fn run(command: &FilterCommand) -> anyhow::Result<()> {
-    let loader = Loader::default();
+    let mut loader = Loader::default();
     match command {
         FilterCommand::Attach(args) => {
+            loader.check(Need::Root, "attaching the XDP filter")?;
+            if let Some(group) = &args.group {
+                loader.access(Access::for_group(group)?);
+            }
             let mut ports = args.ports.clone();
             if ports.is_empty()
                 && loader
@@ -62,8 +91,9 @@ pub fn run(command: &FilterCommand) -> anyhow::Result<()> {
             println!(
                 "attached to {} in {mode} mode; protected UDP ports: {}",
                 args.iface,
-                join(&ports)
+                describe_ports(&ports)
             );
+            print_access(&loader)?;
             if mode == "skb" && args.mode == AttachMode::Auto {
                 println!("note: the driver lacks native XDP, so generic (skb) mode is in use; it runs after the socket buffer is allocated");
             }
@@ -81,32 +111,36 @@ pub fn run(command: &FilterCommand) -> anyhow::Result<()> {
                 println!("not attached to any interface");
             }
             for a in &attachments {
-                println!(
-                    "{}: {} mode{}",
-                    a.iface,
-                    a.mode,
-                    if a.live {
-                        ""
-                    } else {
-                        " (stale pin: interface gone?)"
-                    }
-                );
+                let stale = if a.live {
+                    ""
+                } else {
+                    " (stale pin: interface gone?)"
+                };
+                println!("{}: {} mode{stale}", a.iface, a.mode);
             }
             if let Ok(maps) = loader.maps() {
-                println!("protected UDP ports: {}", join(&maps.ports()?));
+                println!("protected UDP ports: {}", describe_ports(&maps.ports()?));
             }
+            print_access(&loader)?;
+        }
+        FilterCommand::Access(args) => {
+            let access = match &args.group {
+                Some(group) => Access::for_group(group)?,
+                None => Access::RootOnly,
+            };
+            loader.change_access(access)?;
+            print_access(&loader)?;
         }
     }
     Ok(())
 }
 
-fn join(ports: &[u16]) -> String {
-    if ports.is_empty() {
-        return "none".into();
+fn print_access(loader: &Loader) -> anyhow::Result<()> {
+    if let Some(access) = loader.current_access()? {
+        println!("control: {}", access.describe());
+        if let Some(note) = blocked_note(loader.pin_dir(), access) {
+            println!("{note}");
+        }
     }
-    ports
-        .iter()
-        .map(u16::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    Ok(())
 }

@@ -83,19 +83,24 @@ pub struct RatelimitArgs {
     burst_bytes: Option<u64>,
 }
 
-/// Runs a `rampart rules` subcommand.
+const EDIT: &str = "editing the filter's rules"; // as refusals name them
+const RATE: &str = "changing the filter's rate limits";
+const LIST: &str = "reading the filter's rules";
+
+/// Runs a `rampart rules` subcommand; who may is checked before anything else.
 ///
 /// # Errors
-/// The filter's errors (not root, not attached, overlap, bad values).
+/// The filter's errors (neither root nor the configured group, not attached,
+/// overlap, bad values).
 pub fn run(command: &RulesCommand) -> anyhow::Result<()> {
     let loader = Loader::default();
     match command {
         RulesCommand::Load { file } => {
+            let mut maps = loader.maps_for(EDIT)?;
             let text = std::fs::read_to_string(file)
                 .with_context(|| format!("cannot read {}", file.display()))?;
             let rules = rules_file::parse(&text)
                 .with_context(|| format!("{} is not valid; nothing changed", file.display()))?;
-            let mut maps = loader.maps()?;
             maps.replace_rules(&rules)?;
             println!(
                 "loaded {}: {} allow, {} deny, {} rate-limit blocks",
@@ -106,7 +111,7 @@ pub fn run(command: &RulesCommand) -> anyhow::Result<()> {
             );
         }
         RulesCommand::Add { list, cidr, ttl } => {
-            let mut maps = loader.maps()?;
+            let mut maps = loader.maps_for(EDIT)?;
             match list {
                 AddList::Allow => {
                     anyhow::ensure!(ttl.is_none(), "--ttl applies to deny entries only");
@@ -122,7 +127,7 @@ pub fn run(command: &RulesCommand) -> anyhow::Result<()> {
                 DelList::Deny => ListKind::Deny,
                 DelList::Ratelimit => ListKind::Rate,
             };
-            loader.maps()?.remove(kind, *cidr)?;
+            loader.maps_for(EDIT)?.remove(kind, *cidr)?;
             println!("removed {cidr} from the {} list", kind.label());
         }
         RulesCommand::Ratelimit(args) => {
@@ -132,13 +137,13 @@ pub fn run(command: &RulesCommand) -> anyhow::Result<()> {
                 bps: args.bps,
                 burst_bytes: args.burst_bytes.unwrap_or(args.bps),
             };
-            loader.maps()?.set_rate(args.cidr, limit)?;
-            match args.cidr {
-                Some(cidr) => println!("rate limit for {cidr}: {}", describe_rate(&limit)),
-                None => println!("global rate limit: {}", describe_rate(&limit)),
-            }
+            loader.maps_for(RATE)?.set_rate(args.cidr, limit)?;
+            let target = args.cidr.map_or("global rate limit".into(), |c| {
+                format!("rate limit for {c}")
+            });
+            println!("{target}: {}", describe_rate(&limit));
         }
-        RulesCommand::List => print!("{}", loader.maps()?.rules()?),
+        RulesCommand::List => print!("{}", loader.maps_for(LIST)?.rules()?),
     }
     Ok(())
 }

@@ -2,10 +2,15 @@
 //! loader exits: maps are pinned under the pin directory, and the link at
 //! `links/<iface>:<mode>` there, so `status` can tell the mode without state of
 //! its own and `detach` is an unpin.
+//!
+//! Who may do what is decided up front, before anything reaches the kernel,
+//! from the pin directory's owner, group and mode (see [`super::access`]);
+//! every pin this loader creates gets that directory's access.
 
 use std::{
     ffi::CString,
     fs,
+    os::unix::fs::DirBuilderExt,
     path::{Path, PathBuf},
 };
 
@@ -18,7 +23,11 @@ use aya::{
 };
 use rampart_common::maps::PIN_DIR;
 
-use super::{is_root, maps::FilterMaps, FilterError, PROGRAM, PROGRAM_NAME};
+use super::{
+    access::{self, Access, Caller, Need},
+    maps::FilterMaps,
+    FilterError, PROGRAM, PROGRAM_NAME,
+};
 
 /// How to attach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -61,6 +70,9 @@ pub struct Attachment {
 #[derive(Debug, Clone)]
 pub struct Loader {
     pin_dir: PathBuf,
+    /// The access to give the pins; `None` keeps what the directory has
+    /// (root only for a new one).
+    access: Option<Access>,
 }
 
 impl Default for Loader {
@@ -79,7 +91,69 @@ impl Loader {
     pub fn new(pin_dir: impl Into<PathBuf>) -> Self {
         Loader {
             pin_dir: pin_dir.into(),
+            access: None,
         }
+    }
+
+    /// Sets who besides root may read and edit the rules and counters of the
+    /// pins this loader creates or attaches (default: what the pin directory
+    /// already grants, root only for a new one).
+    pub fn access(&mut self, access: Access) -> &mut Self {
+        self.access = Some(access);
+        self
+    }
+
+    /// What the pin directory grants now; `None` when there is none.
+    ///
+    /// # Errors
+    /// The directory cannot be examined.
+    pub fn current_access(&self) -> Result<Option<Access>, FilterError> {
+        access::current(&self.pin_dir)
+    }
+
+    /// Fails unless this process may do `action`, which needs `need`, judged
+    /// from the pin directory before anything reaches the kernel.
+    ///
+    /// # Errors
+    /// [`FilterError::NotRoot`] or [`FilterError::Refused`], naming what is
+    /// needed and who the caller is.
+    pub fn check(&self, need: Need, action: &'static str) -> Result<(), FilterError> {
+        let caller = Caller::current();
+        if caller.is_root() {
+            return Ok(());
+        }
+        let current = match need {
+            Need::Root => None,
+            Need::Control => self.current_access()?,
+        };
+        access::decide(&caller, need, current)
+            .map_err(|refusal| access::refusal_error(refusal, action, &caller))
+    }
+
+    /// Gives every pin the access set with [`Loader::access`], or the one the
+    /// directory already has; returns it.
+    fn settle_access(&self) -> Result<Access, FilterError> {
+        let access = match self.access {
+            Some(access) => access,
+            None => self.current_access()?.unwrap_or(Access::RootOnly),
+        };
+        access::apply(&self.pin_dir, access)?;
+        Ok(access)
+    }
+
+    /// Changes who besides root may read and edit the rules and counters of
+    /// the filter already pinned, without detaching it.
+    ///
+    /// # Errors
+    /// Not root, nothing pinned, or a chown/chmod failing.
+    pub fn change_access(&self, access: Access) -> Result<(), FilterError> {
+        self.check(Need::Root, "changing who may edit the filter")?;
+        if self.current_access()?.is_none() {
+            return Err(FilterError::NotPinned {
+                path: self.pin_dir.clone(),
+            });
+        }
+        access::apply(&self.pin_dir, access)
     }
 
     /// Where maps and links are pinned.
@@ -91,23 +165,27 @@ impl Loader {
         self.pin_dir.join("links")
     }
 
-    /// Mounts bpffs at /sys/fs/bpf if needed and creates the pin directories.
+    /// Mounts bpffs at /sys/fs/bpf if needed and creates the pin directories
+    /// (root's, 0700, until [`Loader::access`] or the existing directory says
+    /// otherwise).
     ///
     /// # Errors
-    /// Not root, or bpffs cannot be mounted.
+    /// Not root, bpffs cannot be mounted, or the directories cannot be made
+    /// or given their owner and mode.
     pub fn prepare(&self) -> Result<(), FilterError> {
-        if !is_root() {
-            return Err(FilterError::NotRoot {
-                action: "loading the XDP filter",
-            });
-        }
+        self.check(Need::Root, "loading the XDP filter")?;
         if !is_bpffs(Path::new(BPFFS_ROOT)) {
             mount_bpffs(Path::new(BPFFS_ROOT))?;
         }
-        fs::create_dir_all(self.links_dir()).map_err(|source| FilterError::Io {
-            action: format!("creating {}", self.links_dir().display()),
-            source,
-        })
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(self.links_dir())
+            .map_err(|source| FilterError::Io {
+                action: format!("creating {}", self.links_dir().display()),
+                source,
+            })?;
+        self.settle_access().map(drop)
     }
 
     /// Loads the program with its maps pinned (existing pinned maps, and so
@@ -132,10 +210,13 @@ impl Loader {
     /// Not root, bpffs trouble, or the kernel refusing a map.
     pub fn load_object(&self) -> Result<Ebpf, FilterError> {
         self.prepare()?;
-        EbpfLoader::new()
+        let ebpf = EbpfLoader::new()
             .default_map_pin_directory(&self.pin_dir)
             .load(PROGRAM)
-            .map_err(FilterError::Load)
+            .map_err(FilterError::Load)?;
+        // New map pins get the directory's access.
+        self.settle_access()?;
+        Ok(ebpf)
     }
 
     /// Attaches the filter to `iface`, protecting `ports`, and pins the link.
@@ -149,11 +230,7 @@ impl Loader {
         mode: AttachMode,
         ports: &[u16],
     ) -> Result<String, FilterError> {
-        if !is_root() {
-            return Err(FilterError::NotRoot {
-                action: "attaching the XDP filter",
-            });
-        }
+        self.check(Need::Root, "attaching the XDP filter")?;
         if_index(iface)?;
         if let Some(existing) = self
             .status()?
@@ -205,6 +282,7 @@ impl Loader {
             path: path.clone(),
             source,
         })?;
+        self.settle_access()?;
         let mut maps = FilterMaps::take(&mut ebpf)?;
         maps.init_config()?;
         if !ports.is_empty() {
@@ -219,11 +297,7 @@ impl Loader {
     /// # Errors
     /// Not root, or not attached to `iface`.
     pub fn detach(&self, iface: &str, purge: bool) -> Result<(), FilterError> {
-        if !is_root() {
-            return Err(FilterError::NotRoot {
-                action: "detaching the XDP filter",
-            });
-        }
+        self.check(Need::Root, "detaching the XDP filter")?;
         if !self.remove_link_pins(iface)? {
             return Err(FilterError::NotAttached {
                 iface: iface.to_owned(),
@@ -303,29 +377,38 @@ impl Loader {
     /// The interfaces the filter is attached to, from the pinned links.
     ///
     /// # Errors
-    /// The pin directory cannot be read.
+    /// Neither root nor in the configured group, or the pin directory cannot
+    /// be read.
     pub fn status(&self) -> Result<Vec<Attachment>, FilterError> {
+        self.check(Need::Control, "reading the filter's status")?;
         Ok(self
             .link_entries()?
             .into_iter()
             .map(|(iface, mode, path)| Attachment {
-                live: PinnedLink::from_pin(&path).is_ok() && if_index(&iface).is_ok(),
+                live: link_pin_opens(&path) && if_index(&iface).is_ok(),
                 iface,
                 mode,
             })
             .collect())
     }
 
-    /// Opens the pinned maps.
+    /// Opens the pinned maps to read them.
     ///
     /// # Errors
-    /// Not root, or the filter was never attached.
+    /// As [`Loader::maps_for`].
     pub fn maps(&self) -> Result<FilterMaps, FilterError> {
-        if !is_root() {
-            return Err(FilterError::NotRoot {
-                action: "reading the filter's maps",
-            });
-        }
+        self.maps_for("reading the filter's maps")
+    }
+
+    /// Opens the pinned maps for `action` (as an error message names it:
+    /// "editing the filter's rules"), after checking up front that this
+    /// process may.
+    ///
+    /// # Errors
+    /// Neither root nor in the configured group, or the filter was never
+    /// attached.
+    pub fn maps_for(&self, action: &'static str) -> Result<FilterMaps, FilterError> {
+        self.check(Need::Control, action)?;
         if !is_bpffs(Path::new(BPFFS_ROOT)) {
             return Err(FilterError::BpffsMissing {
                 path: BPFFS_ROOT.into(),
@@ -333,6 +416,19 @@ impl Loader {
             });
         }
         FilterMaps::open(&self.pin_dir)
+    }
+}
+
+/// Whether a link pin opens, or exists but only root may open it (a group
+/// member asking for the status cannot open link pins, by design).
+fn link_pin_opens(path: &Path) -> bool {
+    match PinnedLink::from_pin(path) {
+        Ok(_) => true,
+        Err(aya::programs::links::LinkError::SyscallError(error)) => {
+            error.io_error.kind() == std::io::ErrorKind::PermissionDenied
+                && !Caller::current().is_root()
+        }
+        Err(_) => false,
     }
 }
 

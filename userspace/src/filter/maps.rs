@@ -146,10 +146,22 @@ where
     T: TryFrom<Map, Error = MapError>,
 {
     let path = dir.join(name);
-    let data = MapData::from_pin(&path).map_err(|source| FilterError::OpenMap {
-        name,
-        path: path.clone(),
-        source,
+    let data = MapData::from_pin(&path).map_err(|source| match source {
+        // The pin is there but its mode (or a directory's) is not for us:
+        // say so, rather than suggest attaching.
+        MapError::SyscallError(ref error)
+            if error.io_error.kind() == std::io::ErrorKind::PermissionDenied =>
+        {
+            FilterError::PinPermission {
+                path: path.clone(),
+                uid: super::access::Caller::current().uid,
+            }
+        }
+        source => FilterError::OpenMap {
+            name,
+            path: path.clone(),
+            source,
+        },
     })?;
     let map = Map::from_map_data(data).map_err(|source| FilterError::Map { name, source })?;
     T::try_from(map).map_err(|source| FilterError::Map { name, source })

@@ -6,7 +6,10 @@
 //! - [`maps`] reads and writes rules and counters in the pinned maps.
 //! - [`cidr`] and [`rules_file`] turn what an operator writes into rules,
 //!   validated before anything changes.
+//! - [`access`] decides who may do what: root, or root and one group, as the
+//!   pin directory's owner, group and mode say.
 
+pub mod access;
 pub mod cidr;
 pub mod loader;
 pub mod maps;
@@ -14,6 +17,7 @@ pub mod rules_file;
 
 use std::path::PathBuf;
 
+pub use access::Access;
 pub use cidr::{Cidr, CidrError};
 pub use loader::{AttachMode, Attachment, Loader};
 pub use maps::{FilterMaps, ListKind, RuleSet};
@@ -33,6 +37,18 @@ pub fn describe_rate(limit: &rampart_common::maps::RateLimit) -> String {
     parts.join(", ")
 }
 
+/// Protected ports as an operator reads them: `8009, 8010` or `none`.
+pub fn describe_ports(ports: &[u16]) -> String {
+    if ports.is_empty() {
+        return "none".into();
+    }
+    ports
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The XDP program, built from `kernel/` by build.rs.
 pub static PROGRAM: &[u8] = aya::include_bytes_aligned!(concat!(env!("OUT_DIR"), "/rampart-xdp"));
 
@@ -45,11 +61,52 @@ pub const BARE_DROP_NAME: &str = "bare_drop";
 /// Errors of the filter's userspace side.
 #[derive(Debug, thiserror::Error)]
 pub enum FilterError {
-    /// Loading programs and editing maps needs root (CAP_BPF and CAP_NET_ADMIN).
-    #[error("{action} needs root (CAP_BPF and CAP_NET_ADMIN); run as root")]
+    /// Loading, attaching and detaching need root (CAP_BPF and CAP_NET_ADMIN).
+    #[error("{action} needs root (CAP_BPF and CAP_NET_ADMIN); you are uid {uid}")]
     NotRoot {
         /// What was attempted.
         action: &'static str,
+        /// The caller's effective uid.
+        uid: u32,
+    },
+    /// Rules, rate limits and counters need root or the configured group.
+    #[error(
+        "{action} needs root{}; you are uid {uid}{}",
+        .group.as_ref().map_or(String::new(), |g| format!(" or membership in group {g}")),
+        if .group.is_none() { " (root may share it: `rampart filter access --group NAME`)" } else { "" }
+    )]
+    Refused {
+        /// What was attempted.
+        action: &'static str,
+        /// The caller's effective uid.
+        uid: u32,
+        /// The group that may, by name (or number); `None` when root only.
+        group: Option<String>,
+    },
+    /// The kernel refused opening a pin (its mode or a directory's).
+    #[error(
+        "the kernel refused uid {uid} opening {path}: permission denied (the pin directory's \
+         owner, group and mode decide who may; `rampart filter status` as root shows them)"
+    )]
+    PinPermission {
+        /// The pin.
+        path: PathBuf,
+        /// The caller's effective uid.
+        uid: u32,
+    },
+    /// A group name that names no group.
+    #[error("no group named {name:?} (give a group name or a numeric gid)")]
+    NoSuchGroup {
+        /// The name given.
+        name: String,
+    },
+    /// Nothing is pinned at the pin directory.
+    #[error(
+        "nothing is pinned at {path}; attach the filter first (`rampart filter attach IFACE`)"
+    )]
+    NotPinned {
+        /// The pin directory.
+        path: PathBuf,
     },
     /// The interface does not exist.
     #[error("no such interface {name:?}")]

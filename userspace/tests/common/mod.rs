@@ -3,9 +3,16 @@
 #![allow(dead_code)]
 
 use std::{
+    ffi::CString,
+    fs::File,
+    io,
     net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    path::PathBuf,
+    os::{fd::AsRawFd, unix::process::CommandExt},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
     sync::atomic::{AtomicU32, Ordering},
+    thread,
+    time::{Duration, Instant},
 };
 
 use pnet_packet::{
@@ -60,6 +67,175 @@ impl Drop for PinDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// A user to run a child process as: uid, primary gid and supplementary
+/// groups, switched to between fork and exec (so no `setpriv` is needed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
+impl User {
+    /// `nobody`: uid and gid 65534, no supplementary groups.
+    pub fn nobody() -> Self {
+        User {
+            uid: 65534,
+            gid: 65534,
+            groups: Vec::new(),
+        }
+    }
+}
+
+/// A command for the `rampart` binary with `RAMPART_PIN_DIR` set to `pins`,
+/// entering `netns` (by name, under /run/netns) and switching to `user`
+/// between fork and exec. Mounts are left alone, so bpffs pins stay visible.
+/// Standard input is closed; stdout and stderr are piped.
+pub fn rampart_command(pins: &Path, netns: Option<&str>, user: Option<&User>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rampart"));
+    command
+        .env("RAMPART_PIN_DIR", pins)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    enter_before_exec(&mut command, netns, user);
+    command
+}
+
+/// Makes `command`'s child enter `netns` and then become `user`, between
+/// fork and exec (setns first: it needs the privileges the switch drops).
+pub fn enter_before_exec(command: &mut Command, netns: Option<&str>, user: Option<&User>) {
+    if let Some(name) = netns {
+        let file = File::open(format!("/run/netns/{name}"))
+            .unwrap_or_else(|e| panic!("opening network namespace {name}: {e}"));
+        // Safety: the closure only calls setns, which is async-signal-safe, on a
+        // descriptor the closure owns (it lives as long as the command).
+        unsafe {
+            command.pre_exec(move || {
+                if libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) == 0 {
+                    Ok(())
+                } else {
+                    Err(io::Error::last_os_error())
+                }
+            });
+        }
+    }
+    if let Some(user) = user {
+        let user = user.clone();
+        // Safety: setgroups, setgid and setuid are async-signal-safe; the group
+        // list was allocated before the fork and is only read here.
+        unsafe {
+            command.pre_exec(move || become_user(&user));
+        }
+    }
+}
+
+/// setgroups, setgid, setuid: the order that still has the privilege for each.
+fn become_user(user: &User) -> io::Result<()> {
+    // Safety: a valid pointer to `len` gids; plain id syscalls.
+    unsafe {
+        if libc::setgroups(user.groups.len(), user.groups.as_ptr()) != 0
+            || libc::setgid(user.gid) != 0
+            || libc::setuid(user.uid) != 0
+        {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// What a finished `rampart` run printed.
+#[derive(Debug)]
+pub struct Output {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Waits for `child` at most `limit`, killing it (and failing the test) past
+/// that.
+pub fn wait_bounded(mut child: Child, what: &str, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().expect("waiting for a child").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{what} still running after {limit:?}");
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    let output = child.wait_with_output().expect("a child's output");
+    Output {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs `rampart ARGS` (see [`rampart_command`]) to completion, bounded to 20 s.
+pub fn run_rampart(pins: &Path, netns: Option<&str>, user: Option<&User>, args: &[&str]) -> Output {
+    let child = rampart_command(pins, netns, user)
+        .args(args)
+        .spawn()
+        .expect("spawning rampart");
+    wait_bounded(child, &format!("rampart {args:?}"), Duration::from_secs(20))
+}
+
+/// As [`run_rampart`], failing the test unless it succeeds; returns stdout.
+pub fn rampart_ok(pins: &Path, netns: Option<&str>, user: Option<&User>, args: &[&str]) -> String {
+    let out = run_rampart(pins, netns, user, args);
+    assert!(
+        out.success,
+        "rampart {args:?} as {user:?} failed:\nstdout: {}\nstderr: {}",
+        out.stdout, out.stderr
+    );
+    out.stdout
+}
+
+/// Asks the kernel, as `user`, for a descriptor to the BPF object pinned at
+/// `path` (`BPF_OBJ_GET`, read-write, as every loader does), in a child
+/// process that switches user between fork and exec. `Ok` when the kernel
+/// hands one out; otherwise the kernel's error.
+pub fn bpf_obj_get_as(user: &User, path: &Path) -> io::Result<()> {
+    let c_path = CString::new(path.as_os_str().as_encoded_bytes()).expect("a path without NUL");
+    let user = user.clone();
+    let mut command = Command::new("true");
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // Safety: only async-signal-safe calls (id syscalls, bpf, close) on
+    // memory allocated before the fork.
+    unsafe {
+        command.pre_exec(move || {
+            become_user(&user)?;
+            // union bpf_attr for BPF_OBJ_GET: pathname, bpf_fd, file_flags;
+            // the rest zero (the kernel checks that).
+            let mut attr = [0u64; 16];
+            attr[0] = c_path.as_ptr() as u64;
+            const BPF_OBJ_GET: libc::c_long = 7;
+            let fd = libc::syscall(
+                libc::SYS_bpf,
+                BPF_OBJ_GET,
+                attr.as_mut_ptr(),
+                std::mem::size_of_val(&attr),
+            );
+            if fd < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            libc::close(fd as libc::c_int);
+            Ok(())
+        });
+    }
+    let mut child = command.spawn()?;
+    let status = child.wait()?;
+    assert!(
+        status.success(),
+        "`true` failed after BPF_OBJ_GET succeeded"
+    );
+    Ok(())
 }
 
 /// The parts of a UDP frame a test varies.
