@@ -82,6 +82,28 @@ pub struct Received {
     pub sender: Option<[u8; 32]>,
 }
 
+/// Where a [`TpuSink`] listens and how much it lets a client send: the knobs
+/// the forwarder's fault tests turn.
+#[derive(Debug, Clone, Copy)]
+pub struct SinkOptions {
+    /// The address to bind; port 0 takes an ephemeral one. Binding a stopped
+    /// sink's address brings "the same validator" back.
+    pub listen: SocketAddr,
+    /// Unidirectional streams a client may have open at once. Zero grants no
+    /// stream credit at all: a validator that accepts the connection, keeps it
+    /// alive and never lets a transaction through.
+    pub stream_credit: u32,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        SinkOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            stream_credit: 1024,
+        }
+    }
+}
+
 /// A TPU-style server that records every transaction it receives.
 pub struct TpuSink {
     endpoint: quinn::Endpoint,
@@ -95,15 +117,24 @@ impl TpuSink {
     /// # Errors
     /// TLS or socket setup.
     pub fn start(identity: &Identity) -> anyhow::Result<Self> {
+        Self::start_with(identity, SinkOptions::default())
+    }
+
+    /// Listens as `options` say. Needs a tokio runtime.
+    ///
+    /// # Errors
+    /// TLS or socket setup (the address may still be held by a sink that is
+    /// stopping).
+    pub fn start_with(identity: &Identity, options: SinkOptions) -> anyhow::Result<Self> {
         let config = IngressConfig {
             admission: AdmissionLimits {
-                unstaked_streams: 1024,
+                unstaked_streams: options.stream_credit,
                 ..Default::default()
             },
             ..IngressConfig::default()
         };
         let server = quinn_server_config(&config, identity)?;
-        let endpoint = bind(SocketAddr::from(([127, 0, 0, 1], 0)), Some(server))?;
+        let endpoint = bind(options.listen, Some(server))?;
         let received = Arc::new(Mutex::new(Vec::new()));
         let (accepting, store) = (endpoint.clone(), received.clone());
         let task = tokio::spawn(async move {
