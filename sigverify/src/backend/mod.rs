@@ -95,59 +95,65 @@ pub fn verify_transactions(
 ///
 /// A view that could not come from the parser (no signature, or not one key
 /// per signature) is judged malformed, never valid, and costs no crypto.
+///
+/// A transaction's signatures stop at the first failure: the batch is
+/// verified in rounds, round `r` holding signature `r` of every transaction
+/// whose earlier signatures all passed, so a sender's bad first signature
+/// costs one verification however many signatures it claims. (Most
+/// transactions have one signature, so there is usually one round.)
 pub fn verify_views(
     backend: &mut dyn Backend,
     rule: Rule,
     transactions: &[TxView<'_>],
     out: &mut Vec<TxVerdict>,
 ) {
-    let malformed = |tx: &TxView<'_>| {
+    out.clear();
+    out.extend(transactions.iter().map(|tx| {
         if tx.signatures.is_empty() {
-            Some(ParseError::NoSignatures)
+            TxVerdict::Malformed(ParseError::NoSignatures)
         } else if tx.signer_keys.len() != tx.signatures.len() {
-            Some(ParseError::NotEnoughAccountKeys {
+            TxVerdict::Malformed(ParseError::NotEnoughAccountKeys {
                 signatures: tx.signatures.len(),
                 keys: tx.signer_keys.len(),
             })
         } else {
-            None
+            TxVerdict::Valid
         }
-    };
-    let inputs: Vec<SignatureInput<'_>> = transactions
-        .iter()
-        .filter(|tx| malformed(tx).is_none())
-        .flat_map(|tx| {
-            let message = tx.message;
-            tx.signatures
-                .iter()
-                .zip(tx.signer_keys)
-                .map(move |(signature, pubkey)| SignatureInput {
-                    pubkey,
-                    signature,
-                    message,
-                })
-        })
+    }));
+    // Transactions still valid with a signature at this round's index.
+    let mut alive: Vec<usize> = (0..transactions.len())
+        .filter(|&t| out[t].is_valid())
         .collect();
-    let mut verdicts = vec![Ok(()); inputs.len()];
-    backend.verify_signatures(rule, &inputs, &mut verdicts);
-
-    out.clear();
-    let mut rest = verdicts.as_slice();
-    for tx in transactions {
-        if let Some(error) = malformed(tx) {
-            out.push(TxVerdict::Malformed(error));
-            continue;
-        }
-        let (own, tail) = rest.split_at(tx.signatures.len().min(rest.len()));
-        rest = tail;
-        let first_failure = own
+    let mut verdicts = Vec::with_capacity(alive.len());
+    let mut round = 0;
+    while !alive.is_empty() {
+        let inputs: Vec<SignatureInput<'_>> = alive
             .iter()
-            .enumerate()
-            .find_map(|(index, verdict)| verdict.err().map(|reason| (index, reason)));
-        out.push(match first_failure {
-            None => TxVerdict::Valid,
-            Some((index, reason)) => TxVerdict::BadSignature { index, reason },
-        });
+            .map(|&t| SignatureInput {
+                pubkey: &transactions[t].signer_keys[round],
+                signature: &transactions[t].signatures[round],
+                message: transactions[t].message,
+            })
+            .collect();
+        verdicts.clear();
+        verdicts.resize(inputs.len(), Ok(()));
+        backend.verify_signatures(rule, &inputs, &mut verdicts);
+        let next = round + 1;
+        alive = alive
+            .into_iter()
+            .zip(&verdicts)
+            .filter_map(|(t, verdict)| match verdict {
+                Err(reason) => {
+                    out[t] = TxVerdict::BadSignature {
+                        index: round,
+                        reason: *reason,
+                    };
+                    None
+                }
+                Ok(()) => (transactions[t].signatures.len() > next).then_some(t),
+            })
+            .collect();
+        round = next;
     }
 }
 
@@ -250,5 +256,79 @@ mod tests {
             TxVerdict::Valid,
             "a well-formed view still verifies"
         );
+    }
+
+    /// Counts the signatures it is asked about; fails those signed with 0xbb.
+    struct Counting {
+        asked: usize,
+    }
+
+    impl Backend for Counting {
+        fn name(&self) -> &'static str {
+            "counting"
+        }
+
+        fn verify_signatures(
+            &mut self,
+            _: Rule,
+            inputs: &[SignatureInput<'_>],
+            out: &mut [SigVerdict],
+        ) {
+            self.asked += inputs.len();
+            for (input, verdict) in inputs.iter().zip(out) {
+                *verdict = if input.signature[0] == 0xbb {
+                    Err(SigError::Equation)
+                } else {
+                    Ok(())
+                };
+            }
+        }
+    }
+
+    #[test]
+    fn a_transaction_s_signatures_stop_at_the_first_failure() {
+        let good = [0xaa; 64];
+        let bad = [0xbb; 64];
+        let keys = [[1u8; 32]; 12];
+        // Twelve signatures, the first bad; three, the second bad; two good.
+        let first_bad: Vec<[u8; 64]> = std::iter::once(bad).chain([good; 11]).collect();
+        let second_bad = [good, bad, good];
+        let all_good = [good, good];
+        let views = [
+            TxView {
+                signatures: &first_bad,
+                signer_keys: &keys,
+                message: b"a",
+            },
+            TxView {
+                signatures: &second_bad,
+                signer_keys: &keys[..3],
+                message: b"b",
+            },
+            TxView {
+                signatures: &all_good,
+                signer_keys: &keys[..2],
+                message: b"c",
+            },
+        ];
+        let mut backend = Counting { asked: 0 };
+        let mut out = Vec::new();
+        verify_views(&mut backend, Rule::Strict, &views, &mut out);
+        assert_eq!(
+            out,
+            [
+                TxVerdict::BadSignature {
+                    index: 0,
+                    reason: SigError::Equation
+                },
+                TxVerdict::BadSignature {
+                    index: 1,
+                    reason: SigError::Equation
+                },
+                TxVerdict::Valid,
+            ]
+        );
+        // Round 0: three; round 1: the last two; nothing after a failure.
+        assert_eq!(backend.asked, 5, "not 12 + 3 + 2 = 17");
     }
 }
