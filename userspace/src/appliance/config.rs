@@ -12,6 +12,18 @@ use rampart_sigverify::{
 use super::backend::BackendSpec;
 use crate::{ingress::server::IngressConfig, pipeline::forward::ForwardConfig};
 
+/// Largest `pipeline.queue` and `forward.queue`: both queues are allocated
+/// whole at start (the forwarder's backlog as large again).
+pub const MAX_QUEUE: u64 = 1 << 22;
+
+/// Largest `forward.max_in_flight`: the forwarder's semaphore holds this many
+/// permits and takes them all at once as a `u32`.
+pub const MAX_IN_FLIGHT: u64 = 1 << 16;
+
+/// Largest `forward.connections_per_minute`: one a millisecond; the pacer
+/// keeps one slot per connection in its window.
+pub const MAX_CONNECTIONS_PER_MINUTE: u64 = 60_000;
+
 /// The whole configuration.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -133,7 +145,29 @@ impl Config {
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(format!("{key} must be at least 1"));
         }
+        // Each of these sizes a queue, a semaphore or a pacer that
+        // `Appliance::start` allocates up front: past these maxima a file
+        // that validated would abort the start instead (found by the
+        // config_file fuzz target).
+        let bounded = [
+            ("pipeline.queue", self.pipeline.queue as u64, MAX_QUEUE),
+            ("forward.queue", self.forward.queue as u64, MAX_QUEUE),
+            (
+                "forward.max_in_flight",
+                self.forward.max_in_flight as u64,
+                MAX_IN_FLIGHT,
+            ),
+            (
+                "forward.connections_per_minute",
+                self.forward.connections_per_minute as u64,
+                MAX_CONNECTIONS_PER_MINUTE,
+            ),
+        ];
+        if let Some((key, value, max)) = bounded.iter().find(|(_, value, max)| value > max) {
+            return Err(format!("{key} {value} is above the maximum {max}"));
+        }
         self.validate_admission()?;
+        self.validate_handshakes()?;
         if self.pipeline.verify_threads == Some(0) {
             return Err("pipeline.verify_threads must be at least 1".into());
         }
@@ -231,6 +265,42 @@ where
 }
 
 impl Config {
+    /// Checks `[ingress.handshakes]`: every limit at least 1 (`retry_above`
+    /// may be 0: validate every address), Retry starting below the cap (else
+    /// it never would), and a source table small enough to allocate.
+    fn validate_handshakes(&self) -> Result<(), String> {
+        let h = &self.ingress.handshakes;
+        let positive = [
+            ("max_handshakes", h.max_handshakes as u64),
+            ("new_connections_per_second", u64::from(h.new_connections_per_second)),
+            ("per_source_per_minute", u64::from(h.per_source_per_minute)),
+            ("source_slots", h.source_slots as u64),
+            ("handshake_timeout_ms", h.handshake_timeout_ms),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
+            return Err(format!("ingress.handshakes.{key} must be at least 1"));
+        }
+        if h.retry_above >= h.max_handshakes {
+            return Err(format!(
+                "ingress.handshakes.retry_above {} must be below ingress.handshakes.max_handshakes {}",
+                h.retry_above, h.max_handshakes
+            ));
+        }
+        if h.source_slots > 1 << 24 {
+            return Err(format!(
+                "ingress.handshakes.source_slots {} exceeds 16777216",
+                h.source_slots
+            ));
+        }
+        if h.handshake_timeout_ms > 60_000 {
+            return Err(format!(
+                "ingress.handshakes.handshake_timeout_ms {} exceeds 60000",
+                h.handshake_timeout_ms
+            ));
+        }
+        Ok(())
+    }
+
     /// Checks `[ingress.admission]`: every limit at least 1 (a zero would
     /// refuse everyone, or divide by zero), except `max_unstaked_connections`,
     /// where 0 means staked peers only; and the staked stream range in order
@@ -303,6 +373,40 @@ mod tests {
         ] {
             let err = Config::parse(text, "test.toml").unwrap_err();
             assert!(err.message.contains(needle), "{text}: {err}");
+        }
+    }
+
+    /// Sizes that validated and then aborted the start (config_file fuzz
+    /// target): a queue or pacer allocation past any memory, a semaphore
+    /// past tokio's permit limit.
+    #[test]
+    fn sizes_allocated_at_start_are_bounded_by_name() {
+        for (section, key, value) in [
+            ("pipeline", "queue", "100000000000"),
+            ("forward", "queue", "4611686018427387904"),
+            ("forward", "max_in_flight", "4611686018427387904"),
+            ("forward", "connections_per_minute", "100000000000000"),
+        ] {
+            let text = format!("[{section}]\n{key} = {value}\n");
+            let err = Config::parse(&text, "test.toml").unwrap_err();
+            assert!(
+                err.message
+                    .contains(&format!("{section}.{key} {value} is above the maximum")),
+                "{key}: {err}"
+            );
+        }
+        for (section, key, max) in [
+            ("pipeline", "queue", MAX_QUEUE),
+            ("forward", "queue", MAX_QUEUE),
+            ("forward", "max_in_flight", MAX_IN_FLIGHT),
+            (
+                "forward",
+                "connections_per_minute",
+                MAX_CONNECTIONS_PER_MINUTE,
+            ),
+        ] {
+            let text = format!("[{section}]\n{key} = {max}\n");
+            Config::parse(&text, "test.toml").expect("the maximum itself is allowed");
         }
     }
 
