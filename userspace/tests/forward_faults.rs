@@ -212,7 +212,9 @@ fn validator_outage_counts_expires_stale_and_sends_fresh_first() {
             target,
             // One stream at a time, so the validator sees the order chosen.
             max_in_flight: 1,
-            max_age_ms: 4000,
+            // The default maximum age (5 s): the stale wait it out while the
+            // validator is away; the older and newer sent after them have
+            // ample time once it is back.
             // Quick redials keep the test short; the pacing itself is unit-tested.
             connections_per_minute: 60,
             ..ForwardConfig::default()
