@@ -198,7 +198,14 @@ pub fn parse(text: &str) -> Result<RuleSet, RulesFileError> {
     Ok(rules)
 }
 
-/// Parses a duration like `90s`, `10m`, `2h`, `1d` (a bare number is seconds).
+/// Longest TTL: 100 years. The kernel stores a deny entry's expiry as u64
+/// monotonic nanoseconds (about 584 years), so a longer TTL would wrap into
+/// an expiry already past: the entry would deny nothing. Leave `ttl` out for
+/// a permanent entry.
+pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// Parses a duration like `90s`, `10m`, `2h`, `1d` (a bare number is seconds),
+/// at most [`MAX_TTL`].
 ///
 /// # Errors
 /// A message saying what was expected.
@@ -225,7 +232,12 @@ pub fn parse_ttl(text: &str) -> Result<Duration, String> {
     if value == 0 {
         return Err("a TTL must be positive".into());
     }
-    Ok(Duration::from_secs(value.saturating_mul(seconds_per)))
+    match value.checked_mul(seconds_per).map(Duration::from_secs) {
+        Some(ttl) if ttl <= MAX_TTL => Ok(ttl),
+        _ => Err(format!(
+            "TTL {text:?} is longer than 100 years; leave ttl out for a permanent entry"
+        )),
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +318,20 @@ burst = 200
         assert_eq!(parse_ttl("2h"), Ok(Duration::from_secs(7200)));
         assert!(parse_ttl("5w").is_err());
         assert!(parse_ttl("0s").is_err());
+        assert_eq!(parse_ttl("36500d"), Ok(MAX_TTL));
+    }
+
+    /// A TTL past the kernel's u64 nanosecond clock was accepted and then
+    /// truncated into an expiry already past (rules_file fuzz target).
+    #[test]
+    fn ttls_the_kernel_clock_cannot_hold_are_refused() {
+        for ttl in ["36501d", "999999999999d", "18446744073709551615"] {
+            let err = parse_ttl(ttl).unwrap_err();
+            assert!(err.contains("longer than 100 years"), "{ttl}: {err}");
+        }
+        let text = "[[deny]]\ncidr = \"203.0.113.0/24\"\nttl = \"999999999999d\"\n";
+        let err = parse(text).unwrap_err();
+        assert_eq!(err.line, 3, "{err}");
     }
 }
 
