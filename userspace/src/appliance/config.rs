@@ -272,7 +272,10 @@ impl Config {
         let h = &self.ingress.handshakes;
         let positive = [
             ("max_handshakes", h.max_handshakes as u64),
-            ("new_connections_per_second", u64::from(h.new_connections_per_second)),
+            (
+                "new_connections_per_second",
+                u64::from(h.new_connections_per_second),
+            ),
             ("per_source_per_minute", u64::from(h.per_source_per_minute)),
             ("source_slots", h.source_slots as u64),
             ("handshake_timeout_ms", h.handshake_timeout_ms),

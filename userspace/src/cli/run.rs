@@ -134,7 +134,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let appliance = Appliance::start(config.clone()).context("starting the appliance")?;
     tracing::info!(
         ingress = %appliance.ingress_addr(),
-        identity = %appliance.identity().pubkey_hex(),
+        identity = %appliance.identity().pubkey_base58(),
         forward = %config.forward.target,
         rule = %config.pipeline.rule,
         backend = %config.pipeline.backend,

@@ -8,6 +8,15 @@
 //! is dropped, no bidirectional streams or datagrams. Clients get stream
 //! credit from the start; push-back is through that credit and explicit
 //! shedding, never by closing connections.
+//!
+//! Before any of that, every Initial passes the [`HandshakeGate`]: a cap on
+//! handshakes in flight, a stateless Retry under pressure, per-source and
+//! global new-connection rates, all before the endpoint spends a key exchange.
+//!
+//! Flow control is sized to transactions, not to quinn's bulk-transfer
+//! defaults (1.25 MB per stream): a stream may buffer one transaction
+//! (`max_stream_bytes`), a connection one legacy-size transaction per stream
+//! it was granted ([`connection_window`]).
 
 use std::{
     net::SocketAddr,
@@ -18,7 +27,10 @@ use std::{
 use crossbeam_channel::{Sender, TrySendError};
 use quinn::{crypto::rustls::QuicServerConfig, VarInt};
 
-use super::admission::{Admission, AdmissionLimits, Refusal, StakeTable, TxBucket};
+use super::{
+    admission::{Admission, AdmissionLimits, Refusal, StakeTable, TxBucket},
+    gate::{GateLimits, GateVerdict, HandshakeGate},
+};
 use crate::{
     metrics::Counters,
     packet::Packet,
@@ -62,6 +74,8 @@ pub struct IngressConfig {
     pub require_client_cert: bool,
     /// Connection and stream limits.
     pub admission: AdmissionLimits,
+    /// Limits applied to Initials, before any handshake.
+    pub handshakes: GateLimits,
 }
 
 impl Default for IngressConfig {
@@ -75,6 +89,7 @@ impl Default for IngressConfig {
             idle_timeout_ms: 30_000,
             require_client_cert: true,
             admission: AdmissionLimits::default(),
+            handshakes: GateLimits::default(),
         }
     }
 }
@@ -107,6 +122,11 @@ pub fn quinn_server_config(
     let mut server = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
     transport
+        .stream_receive_window(VarInt::from_u32(config.max_stream_bytes as u32))
+        .receive_window(connection_window(
+            config.admission.unstaked_streams,
+            config.max_stream_bytes,
+        ))
         .max_concurrent_uni_streams(VarInt::from_u32(config.admission.unstaked_streams))
         .max_concurrent_bidi_streams(VarInt::from_u32(0))
         .datagram_receive_buffer_size(None)
@@ -123,6 +143,17 @@ pub fn quinn_server_config(
     server.transport_config(Arc::new(transport));
     server.migration(false);
     Ok(server)
+}
+
+/// Bytes a legacy or v0 transaction may take (Solana's packet data size).
+const LEGACY_TX_BYTES: u64 = 1232;
+
+/// A connection's receive window: one legacy-size transaction on each of its
+/// `streams`, and at least one largest stream, so that a connection can never
+/// hold more unread data than its streams can use (quinn's default is 15 MB).
+pub fn connection_window(streams: u32, max_stream_bytes: usize) -> VarInt {
+    let bytes = (u64::from(streams) * LEGACY_TX_BYTES).max(max_stream_bytes as u64);
+    VarInt::from_u64(bytes).unwrap_or(VarInt::MAX)
 }
 
 /// A running ingress endpoint.
@@ -149,6 +180,14 @@ impl Ingress {
             config.admission,
             stakes.read().map(|s| s.clone()).unwrap_or_default(),
         )));
+        let mut seed = [0u8; 16];
+        getrandom::fill(&mut seed)
+            .map_err(|e| IngressError::Setting(format!("randomness: {e}")))?;
+        let keys = (
+            u64::from_le_bytes(seed[..8].try_into().unwrap_or_default()),
+            u64::from_le_bytes(seed[8..].try_into().unwrap_or_default()),
+        );
+        let gate = HandshakeGate::new(config.handshakes, keys);
         let shared = Arc::new(Shared {
             config,
             stakes,
@@ -157,7 +196,7 @@ impl Ingress {
             out,
             counters,
         });
-        let accept = tokio::spawn(accept_loop(endpoint.clone(), shared));
+        let accept = tokio::spawn(accept_loop(endpoint.clone(), gate, shared));
         Ok(Ingress { endpoint, accept })
     }
 
@@ -185,20 +224,77 @@ struct Shared {
     counters: Arc<Counters>,
 }
 
-async fn accept_loop(endpoint: quinn::Endpoint, shared: Arc<Shared>) {
+/// Judges every Initial at the gate and starts only the handshakes it lets
+/// through, each with its deadline; the count in flight is the gate's input
+/// and the `handshakes_in_flight` gauge.
+async fn accept_loop(endpoint: quinn::Endpoint, mut gate: HandshakeGate, shared: Arc<Shared>) {
+    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let timeout = gate.handshake_timeout();
     while let Some(incoming) = endpoint.accept().await {
+        let counters = &shared.counters;
+        let verdict = gate.decide(
+            incoming.remote_address().ip(),
+            incoming.remote_address_validated(),
+            in_flight.load(std::sync::atomic::Ordering::Relaxed),
+            Instant::now(),
+        );
+        match verdict {
+            GateVerdict::Accept => {}
+            GateVerdict::Retry => {
+                counters.handshakes_retried.inc();
+                // Only unvalidated Initials are sent here, and those may retry.
+                if incoming.may_retry() {
+                    let _ = incoming.retry();
+                } else {
+                    incoming.ignore();
+                }
+                continue;
+            }
+            GateVerdict::Refuse(reason) => {
+                counters.handshakes_refused[reason as usize].inc();
+                incoming.refuse();
+                continue;
+            }
+        }
         let shared = shared.clone();
+        let guard = InFlight::enter(in_flight.clone(), shared.counters.clone());
         tokio::spawn(async move {
-            let Ok(connecting) = incoming.accept() else {
-                shared.counters.handshakes_failed.inc();
-                return;
+            let connecting = match incoming.accept() {
+                Ok(connecting) => connecting,
+                Err(_) => {
+                    shared.counters.handshakes_failed.inc();
+                    return;
+                }
             };
-            // Agave gives a handshake 2 s.
-            match tokio::time::timeout(Duration::from_secs(2), connecting).await {
+            let handshake = tokio::time::timeout(timeout, connecting).await;
+            drop(guard);
+            match handshake {
                 Ok(Ok(connection)) => serve_connection(connection, shared).await,
                 _ => shared.counters.handshakes_failed.inc(),
             }
         });
+    }
+}
+
+/// One handshake in flight, counted until dropped.
+struct InFlight {
+    count: Arc<std::sync::atomic::AtomicUsize>,
+    counters: Arc<Counters>,
+}
+
+impl InFlight {
+    fn enter(count: Arc<std::sync::atomic::AtomicUsize>, counters: Arc<Counters>) -> Self {
+        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        counters.handshakes_in_flight.add(1);
+        InFlight { count, counters }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.count
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.counters.handshakes_in_flight.sub(1);
     }
 }
 
@@ -245,6 +341,10 @@ async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
         live.insert(ticket.id, connection.clone());
     }
     connection.set_max_concurrent_uni_streams(VarInt::from_u32(ticket.max_streams));
+    connection.set_receive_window(connection_window(
+        ticket.max_streams,
+        shared.config.max_stream_bytes,
+    ));
     let bucket = Arc::new(Mutex::new(TxBucket::new(ticket.tps, Instant::now())));
     loop {
         let stream = match connection.accept_uni().await {

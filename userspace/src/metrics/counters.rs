@@ -53,6 +53,11 @@ impl Counter {
 /// `ingress::admission::Refusal as usize`, whose `label()` reads this table.
 pub const REFUSAL_LABELS: [&str; 3] = ["new_connection_rate", "peer_connections", "table_full"];
 
+/// Why the handshake gate refused an Initial, as the `reason` label of
+/// `rampart_ingress_handshake_refused_total`; indexed by
+/// `ingress::gate::GateRefusal as usize`, whose `label()` reads this table.
+pub const GATE_REFUSAL_LABELS: [&str; 3] = ["handshakes_in_flight", "source_rate", "global_rate"];
+
 /// The quantiles of the added-latency gauges (stream complete → forwarded).
 pub const LATENCY_QUANTILES: [&str; 3] = ["0.5", "0.99", "0.999"];
 
@@ -187,6 +192,14 @@ declare_counters! {
     connections_evicted: Counter "ingress_connection_evicted" "Connections closed to make room for a newcomer.";
     /// Handshakes that failed.
     handshakes_failed: Counter "ingress_handshake_failed" "Failed handshakes.";
+    /// Initials refused before any cryptography, by
+    /// [`GATE_REFUSAL_LABELS`] reason.
+    handshakes_refused: Counter "ingress_handshake_refused" "Initials refused before the handshake by reason."
+        ["reason" GATE_REFUSAL_LABELS];
+    /// Initials answered with a stateless Retry (address validation).
+    handshakes_retried: Counter "ingress_handshake_retried" "Initials answered with a stateless Retry.";
+    /// Handshakes in flight (gauge).
+    handshakes_in_flight: Gauge "ingress_handshake_in_flight" "Handshakes in flight.";
     /// Forwarder connections made.
     forward_connects: Counter "forward_connection_opened" "Connections the forwarder opened.";
     /// Forwarder connections closed and replaced for missing an open, write

@@ -1,0 +1,216 @@
+//! Admission before cryptography, over real QUIC on loopback: a flood of
+//! genuine Initials that never complete (each a real client's first packet,
+//! made with quinn-proto and sent from a bare socket that never answers) is
+//! held to the handshake budget with stateless Retries, and an honest client
+//! from the same address still connects and delivers.
+
+use std::{
+    net::{SocketAddr, UdpSocket},
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use rampart::{
+    ingress::{
+        admission::{AdmissionLimits, StakeTable},
+        gate::GateLimits,
+        server::{Ingress, IngressConfig},
+    },
+    lab::loadgen::tpu::TpuClient,
+    metrics::Counters,
+    packet::Packet,
+    quic::{endpoint::tpu_client_config, identity::Identity},
+};
+
+struct Server {
+    ingress: Ingress,
+    addr: SocketAddr,
+    counters: Arc<Counters>,
+    packets: crossbeam_channel::Receiver<Packet>,
+}
+
+fn start(handshakes: GateLimits) -> Server {
+    let config = IngressConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        admission: AdmissionLimits {
+            max_new_connections_per_ip_per_minute: 1000,
+            ..AdmissionLimits::default()
+        },
+        handshakes,
+        ..IngressConfig::default()
+    };
+    let (out, packets) = crossbeam_channel::bounded(16);
+    let counters = Arc::new(Counters::default());
+    let ingress = Ingress::start(
+        config,
+        &Identity::from_seed([0x05; 32]),
+        Arc::new(RwLock::new(Arc::new(StakeTable::default()))),
+        out,
+        counters.clone(),
+    )
+    .expect("ingress");
+    let addr = ingress.local_addr().expect("address");
+    Server {
+        ingress,
+        addr,
+        counters,
+        packets,
+    }
+}
+
+/// Sends `count` genuine client Initials (each a new connection) to
+/// `server` from one bare socket that never answers.
+fn initial_flood(server: SocketAddr, count: usize) {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("flood socket");
+    let config = tpu_client_config(&Identity::from_seed([0x66; 32])).expect("client config");
+    let mut endpoint = quinn_proto::Endpoint::new(
+        Arc::new(quinn_proto::EndpointConfig::default()),
+        None,
+        false,
+        None,
+    );
+    let mut buf = Vec::with_capacity(1500);
+    for _ in 0..count {
+        let (_, mut connection) = endpoint
+            .connect(Instant::now(), config.clone(), server, "solana-tpu")
+            .expect("a client connection");
+        buf.clear();
+        let transmit = connection
+            .poll_transmit(Instant::now(), 1, &mut buf)
+            .expect("an Initial to send");
+        socket
+            .send_to(&buf[..transmit.size], server)
+            .expect("send Initial");
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+async fn wait_for(counters: &Counters, what: &str, done: impl Fn(&Counters) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done(counters) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// One valid transaction from the client, through the server.
+async fn deliver(server: &Server) {
+    let client = TpuClient::new(&Identity::from_seed([0x77; 32])).expect("client");
+    let connection = client
+        .connect(server.addr)
+        .await
+        .expect("the honest client connects");
+    let tx = rampart_txgen::generate(&rampart_txgen::TxSpec {
+        count: 1,
+        message_size: 200,
+        invalid_fraction: 0.0,
+        keys: rampart_txgen::KeyMode::Distinct,
+        seed: 1,
+    })
+    .expect("a transaction")
+    .remove(0)
+    .bytes;
+    TpuClient::send(&connection, &tx).await.expect("delivered");
+    let got = server
+        .packets
+        .recv_timeout(Duration::from_secs(5))
+        .expect("the transaction reaches the pipeline");
+    assert_eq!(got.bytes, tx);
+    client.close().await;
+}
+
+#[test]
+fn a_flood_of_initials_is_held_to_the_handshake_budget_and_honest_clients_still_connect() {
+    let runtime = runtime();
+    let server = {
+        let _guard = runtime.enter();
+        start(GateLimits {
+            max_handshakes: 64,
+            retry_above: 8,
+            per_source_per_minute: 100_000,
+            handshake_timeout_ms: 3000,
+            ..GateLimits::default()
+        })
+    };
+    initial_flood(server.addr, 300);
+    runtime.block_on(async {
+        wait_for(&server.counters, "the flood judged", |c| {
+            c.handshakes_retried.get() + c.handshakes_in_flight.get() >= 300
+        })
+        .await;
+    });
+    let c = &server.counters;
+    assert!(
+        c.handshakes_in_flight.get() <= 8,
+        "handshakes in flight {} past retry_above",
+        c.handshakes_in_flight.get()
+    );
+    assert!(
+        c.handshakes_retried.get() >= 292,
+        "{}",
+        c.handshakes_retried.get()
+    );
+    // The honest client is sent a Retry too, answers it, and is served.
+    runtime.block_on(deliver(&server));
+    assert!(
+        c.handshakes_retried.get() >= 293,
+        "the honest client was retried"
+    );
+    assert_eq!(c.connections_accepted.get(), 1);
+    // The abandoned handshakes end at their deadline, each counted.
+    runtime.block_on(async {
+        wait_for(c, "abandoned handshakes to time out", |c| {
+            c.handshakes_in_flight.get() == 0
+        })
+        .await;
+    });
+    assert_eq!(c.handshakes_failed.get(), 8);
+    runtime.block_on(server.ingress.shutdown());
+}
+
+#[test]
+fn a_flood_in_an_honest_address_s_name_costs_that_address_one_round_trip() {
+    let runtime = runtime();
+    let server = {
+        let _guard = runtime.enter();
+        start(GateLimits {
+            max_handshakes: 1024,
+            retry_above: 1000,
+            per_source_per_minute: 8,
+            handshake_timeout_ms: 3000,
+            ..GateLimits::default()
+        })
+    };
+    // 127.0.0.1 spends its unvalidated budget on Initials that go nowhere,
+    // as a spoofer using that address would.
+    initial_flood(server.addr, 50);
+    runtime.block_on(async {
+        wait_for(&server.counters, "the flood judged", |c| {
+            c.handshakes_retried.get() + c.handshakes_failed.get() + c.handshakes_in_flight.get()
+                >= 50
+        })
+        .await;
+    });
+    let c = &server.counters;
+    assert_eq!(
+        c.handshakes_retried.get(),
+        42,
+        "8 started, the rest retried"
+    );
+    // The address's owner proves it and has its own, validated budget.
+    runtime.block_on(deliver(&server));
+    assert_eq!(c.connections_accepted.get(), 1);
+    assert_eq!(
+        c.handshakes_refused.iter().map(|r| r.get()).sum::<u64>(),
+        0,
+        "nobody refused"
+    );
+    runtime.block_on(server.ingress.shutdown());
+}
