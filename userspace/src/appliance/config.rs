@@ -373,6 +373,22 @@ mod tests {
                 "[ingress.admission]\nmin_staked_streams = 600\n",
                 "ingress.admission.min_staked_streams 600 exceeds",
             ),
+            (
+                "[ingress.handshakes]\nretry_above = 1024\n",
+                "ingress.handshakes.retry_above 1024 must be below",
+            ),
+            (
+                "[ingress.handshakes]\nper_source_per_minute = 0\n",
+                "ingress.handshakes.per_source_per_minute must be at least 1",
+            ),
+            (
+                "[ingress.handshakes]\nsource_slots = 100000000\n",
+                "ingress.handshakes.source_slots 100000000 exceeds",
+            ),
+            (
+                "[ingress.handshakes]\nhandshake_timeout_ms = 0\n",
+                "ingress.handshakes.handshake_timeout_ms must be at least 1",
+            ),
         ] {
             let err = Config::parse(text, "test.toml").unwrap_err();
             assert!(err.message.contains(needle), "{text}: {err}");
