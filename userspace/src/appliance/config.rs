@@ -30,7 +30,8 @@ pub const MAX_CONNECTIONS_PER_MINUTE: u64 = 60_000;
 pub struct Config {
     /// QUIC ingress.
     pub ingress: IngressConfig,
-    /// Threads of the network runtime (ingress and forwarder).
+    /// Threads of the network edge (QUIC ingress); the forwarder and the
+    /// stake-file reload run on one thread of their own.
     pub ingress_threads: usize,
     /// Batching, dedup and verification.
     pub pipeline: PipelineConfig,
@@ -139,7 +140,10 @@ impl Config {
                 self.forward.connections_per_minute as u64,
             ),
             ("forward.max_age_ms", self.forward.max_age_ms),
-            ("forward.connect_timeout_ms", self.forward.connect_timeout_ms),
+            (
+                "forward.connect_timeout_ms",
+                self.forward.connect_timeout_ms,
+            ),
             ("forward.open_timeout_ms", self.forward.open_timeout_ms),
             ("forward.write_timeout_ms", self.forward.write_timeout_ms),
             ("forward.ack_timeout_ms", self.forward.ack_timeout_ms),

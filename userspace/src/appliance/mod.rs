@@ -73,7 +73,12 @@ pub enum ApplianceError {
 
 /// A running appliance.
 pub struct Appliance {
+    /// The network edge: QUIC ingress only, so a handshake flood or a busy
+    /// forwarder never takes its threads.
     runtime: tokio::runtime::Runtime,
+    /// The forwarder and the stake-file reload (file I/O), on a thread of
+    /// their own.
+    back_office: tokio::runtime::Runtime,
     ingress: Option<Ingress>,
     ingress_addr: SocketAddr,
     batch: Option<std::thread::JoinHandle<()>>,
@@ -177,14 +182,23 @@ impl Appliance {
                 what: "batch stage",
                 source,
             })?;
-        let forwarder = runtime.spawn(forward::run(
+        let back_office = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("rampart-forward")
+            .enable_all()
+            .build()
+            .map_err(|source| ApplianceError::Start {
+                what: "forwarder runtime",
+                source,
+            })?;
+        let forwarder = back_office.spawn(forward::run(
             config.forward.clone(),
             identity.clone(),
             forward_rx,
             counters.clone(),
         ));
         if let Some(path) = config.ingress.stake_file.clone() {
-            runtime.spawn(stakes::reload(path, stakes));
+            back_office.spawn(stakes::reload(path, stakes));
         }
         let health = HealthState::default();
         let metrics = match config.metrics.listen {
@@ -219,6 +233,7 @@ impl Appliance {
         })?;
         Ok(Appliance {
             runtime,
+            back_office,
             ingress: Some(ingress),
             ingress_addr,
             batch: Some(batch_stage),
@@ -298,7 +313,7 @@ impl Appliance {
             let _ = batch.join();
         }
         if let Some(forwarder) = self.forwarder.take() {
-            let _ = self.runtime.block_on(forwarder);
+            let _ = self.back_office.block_on(forwarder);
         }
         if let Some(metrics) = self.metrics.take() {
             metrics.stop();
