@@ -12,6 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use super::gate::SourceKey;
 use crate::metrics::counters::REFUSAL_LABELS;
 
 /// Admission limits (defaults are Agave 4.4's).
@@ -142,13 +143,15 @@ pub struct Ticket {
     pub tps: u32,
 }
 
-/// How peers are told apart: staked ones by identity, others by IP.
+/// How peers are told apart: staked ones by identity, others by source
+/// (IPv4 address or IPv6 /64, as the XDP filter and the handshake gate key
+/// them: one host owns a /64).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PeerKey {
     /// A staked identity.
     Identity([u8; 32]),
-    /// An unstaked peer's IP.
-    Ip(IpAddr),
+    /// An unstaked peer's source.
+    Source(SourceKey),
 }
 
 /// An admitted connection, and the one it displaced if a table was full.
@@ -175,7 +178,11 @@ struct Live {
 pub struct Admission {
     limits: AdmissionLimits,
     stakes: Arc<StakeTable>,
-    recent: HashMap<IpAddr, VecDeque<Instant>>,
+    /// Connection times per source in the last minute; pruned of idle
+    /// sources whenever it outgrows [`Admission::recent_cap`].
+    recent: HashMap<SourceKey, VecDeque<Instant>>,
+    /// When `recent` was last pruned.
+    pruned_at: Option<Instant>,
     per_peer: HashMap<PeerKey, usize>,
     live: HashMap<u64, Live>,
     next_id: u64,
@@ -190,6 +197,7 @@ impl Admission {
             limits,
             stakes,
             recent: HashMap::new(),
+            pruned_at: None,
             per_peer: HashMap::new(),
             live: HashMap::new(),
             next_id: 0,
@@ -224,24 +232,47 @@ impl Admission {
         now: Instant,
     ) -> Result<Admitted, Refusal> {
         let window = Duration::from_secs(60);
-        let recent = self.recent.entry(ip).or_default();
-        while recent
-            .front()
-            .is_some_and(|&at| now.duration_since(at) >= window)
+        let source = SourceKey::from(ip);
+        let full = self.recent.len() >= self.recent_cap();
+        // Pruning walks the table: at most once a second, so a full table
+        // costs a flood nothing per connection.
+        if full
+            && !self.recent.contains_key(&source)
+            && self
+                .pruned_at
+                .is_none_or(|at| now.duration_since(at) >= Duration::from_secs(1))
         {
-            recent.pop_front();
+            self.pruned_at = Some(now);
+            self.forget_idle(now);
         }
-        if recent.len() >= self.limits.max_new_connections_per_ip_per_minute {
-            return Err(Refusal::NewConnectionRate);
+        // With every remembered source active within the minute, a new one is
+        // not tracked here rather than refused (refusing would let many
+        // sources lock out the rest); the handshake gate has held it to the
+        // same per-source rate before the handshake.
+        let recent = if self.recent.len() < self.recent_cap() {
+            Some(self.recent.entry(source).or_default())
+        } else {
+            self.recent.get_mut(&source)
+        };
+        if let Some(recent) = recent {
+            while recent
+                .front()
+                .is_some_and(|&at| now.duration_since(at) >= window)
+            {
+                recent.pop_front();
+            }
+            if recent.len() >= self.limits.max_new_connections_per_ip_per_minute {
+                return Err(Refusal::NewConnectionRate);
+            }
+            recent.push_back(now);
         }
-        recent.push_back(now);
 
         let share = identity.map_or(0.0, |id| self.stakes.share(&id));
         let staked =
             share > 0.0 && share >= 1.0 / self.limits.min_stake_share_inverse.max(1) as f64;
         let peer = match (staked, identity) {
             (true, Some(id)) => PeerKey::Identity(id),
-            _ => PeerKey::Ip(ip),
+            _ => PeerKey::Source(source),
         };
         let (per_peer_cap, table_cap, in_table) = if staked {
             (
@@ -341,7 +372,21 @@ impl Admission {
         }
     }
 
-    /// Drops rate-window entries of IPs idle for a minute (housekeeping).
+    /// Sources the rate window remembers at most: each holds at most
+    /// `max_new_connections_per_ip_per_minute` times, and a source whose
+    /// connections all closed a minute ago is forgotten when room is needed.
+    pub fn recent_cap(&self) -> usize {
+        (self.limits.max_staked_connections + self.limits.max_unstaked_connections)
+            .saturating_mul(4)
+            .max(1024)
+    }
+
+    /// Sources in the rate window (the table's gauge).
+    pub fn recent_sources(&self) -> usize {
+        self.recent.len()
+    }
+
+    /// Drops rate-window entries of sources idle for a minute (housekeeping).
     pub fn forget_idle(&mut self, now: Instant) {
         let window = Duration::from_secs(60);
         self.recent.retain(|_, times| {
@@ -496,5 +541,50 @@ mod tests {
         assert!(bucket.take(start) && bucket.take(start));
         assert!(!bucket.take(start));
         assert!(bucket.take(start + Duration::from_millis(600)));
+    }
+
+    #[test]
+    fn the_rate_window_forgets_idle_sources_and_keys_ipv6_by_64() {
+        let limits = AdmissionLimits {
+            max_staked_connections: 100,
+            max_unstaked_connections: 100,
+            ..AdmissionLimits::default()
+        };
+        let mut admission = Admission::new(limits, Arc::default());
+        let cap = admission.recent_cap();
+        let t0 = Instant::now();
+        for i in 0..cap as u32 {
+            let ip = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            if let Ok(admitted) = admission.admit(ip, None, t0) {
+                admission.release(admitted.ticket.id);
+            }
+        }
+        assert_eq!(admission.recent_sources(), cap);
+        // Within the minute the table is full: a newcomer is admitted, not
+        // tracked (the handshake gate held it to its rate already).
+        let admitted = admission.admit(ip(200), None, t0).unwrap();
+        admission.release(admitted.ticket.id);
+        assert_eq!(admission.recent_sources(), cap, "the table does not grow");
+        // A minute on, room is made by forgetting the idle ones.
+        assert!(admission
+            .admit(ip(200), None, t0 + Duration::from_secs(61))
+            .is_ok());
+        assert_eq!(admission.recent_sources(), 1);
+
+        // Eight addresses of one /64 are one source.
+        for host in 0..8u16 {
+            let ip = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 0, 0, 0, host));
+            let admitted = admission
+                .admit(ip, None, t0 + Duration::from_secs(62))
+                .unwrap();
+            admission.release(admitted.ticket.id);
+        }
+        let ninth = IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 1, 7, 7, 7, 7));
+        assert_eq!(
+            admission
+                .admit(ninth, None, t0 + Duration::from_secs(62))
+                .unwrap_err(),
+            Refusal::NewConnectionRate
+        );
     }
 }
