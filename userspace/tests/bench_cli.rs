@@ -122,7 +122,7 @@ fn bench_pipeline_checks_the_sink_and_keeps_its_fields() {
             "shed_ingress",
             "shed_verify",
             "shed_forward",
-            "rate_limited",
+            "budget_waits",
             "duplicate",
             "bad_signature",
             "malformed",

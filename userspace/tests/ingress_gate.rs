@@ -2,7 +2,8 @@
 //! genuine Initials that never complete (each a real client's first packet,
 //! made with quinn-proto and sent from a bare socket that never answers) is
 //! held to the handshake budget with stateless Retries, and an honest client
-//! from the same address still connects and delivers.
+//! from the same address still connects and delivers. And budgets slow a
+//! peer through stream credit rather than dropping what it sent.
 
 use std::{
     net::{SocketAddr, UdpSocket},
@@ -30,16 +31,24 @@ struct Server {
 }
 
 fn start(handshakes: GateLimits) -> Server {
-    let config = IngressConfig {
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-        admission: AdmissionLimits {
+    start_with(
+        handshakes,
+        AdmissionLimits {
             max_new_connections_per_ip_per_minute: 1000,
             ..AdmissionLimits::default()
         },
+        16,
+    )
+}
+
+fn start_with(handshakes: GateLimits, admission: AdmissionLimits, queue: usize) -> Server {
+    let config = IngressConfig {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        admission,
         handshakes,
         ..IngressConfig::default()
     };
-    let (out, packets) = crossbeam_channel::bounded(16);
+    let (out, packets) = crossbeam_channel::bounded(queue);
     let counters = Arc::new(Counters::default());
     let ingress = Ingress::start(
         config,
@@ -211,6 +220,84 @@ fn a_flood_in_an_honest_address_s_name_costs_that_address_one_round_trip() {
         c.handshakes_refused.iter().map(|r| r.get()).sum::<u64>(),
         0,
         "nobody refused"
+    );
+    runtime.block_on(server.ingress.shutdown());
+}
+
+#[test]
+fn an_unstaked_burst_beyond_its_budget_is_slowed_not_dropped() {
+    const BURST: usize = 2000;
+    let runtime = runtime();
+    let server = {
+        let _guard = runtime.enter();
+        start_with(
+            GateLimits::default(),
+            AdmissionLimits {
+                unstaked_tps_per_ip: 1000,
+                ..AdmissionLimits::default()
+            },
+            BURST,
+        )
+    };
+    let txs: Vec<Vec<u8>> = rampart_txgen::generate(&rampart_txgen::TxSpec {
+        count: BURST,
+        message_size: 200,
+        invalid_fraction: 0.0,
+        keys: rampart_txgen::KeyMode::Shared(4),
+        seed: 9,
+    })
+    .expect("transactions")
+    .into_iter()
+    .map(|tx| tx.bytes)
+    .collect();
+    let started = Instant::now();
+    runtime.block_on(async {
+        let client = TpuClient::new(&Identity::from_seed([0x78; 32])).expect("client");
+        let connection = client.connect(server.addr).await.expect("connects");
+        // As fast as stream credit allows: every stream opened at once, each
+        // waiting for credit as Agave's client does.
+        let sends: Vec<_> = txs
+            .iter()
+            .cloned()
+            .map(|tx| {
+                let connection = connection.clone();
+                tokio::spawn(async move { TpuClient::send(&connection, &tx).await })
+            })
+            .collect();
+        for send in sends {
+            send.await.expect("task").expect("every stream delivered");
+        }
+        // Acknowledged is not yet read: up to a stream window's worth waits in
+        // the server's buffers for its budget. A live client (Agave's keeps
+        // its connections) loses none of it.
+        wait_for(&server.counters, "the whole burst read", |c| {
+            c.entered.get() >= BURST as u64
+        })
+        .await;
+        client.close().await;
+    });
+    let elapsed = started.elapsed();
+    let mut received = 0;
+    while server.packets.try_recv().is_ok() {
+        received += 1;
+    }
+    let c = &server.counters;
+    assert_eq!(
+        received,
+        BURST,
+        "the whole burst, nothing read and dropped: entered {} unfinished {} shed {} empty {} oversize {}",
+        c.entered.get(),
+        c.unfinished.get(),
+        c.shed_ingress.get(),
+        c.empty.get(),
+        c.oversize.get()
+    );
+    assert_eq!(c.entered.get(), BURST as u64);
+    assert!(c.budget_waits.get() > 0, "the client was slowed");
+    eprintln!(
+        "burst of {BURST} at a budget of 1,000 tx/s: {:.2} s, {} budget waits",
+        elapsed.as_secs_f64(),
+        c.budget_waits.get()
     );
     runtime.block_on(server.ingress.shutdown());
 }

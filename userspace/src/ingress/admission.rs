@@ -397,7 +397,8 @@ impl Admission {
     }
 }
 
-/// A token bucket for one connection's transactions per second.
+/// A token bucket for one peer's transactions per second, shared by all its
+/// connections.
 #[derive(Debug, Clone)]
 pub struct TxBucket {
     rate: f64,
@@ -418,16 +419,18 @@ impl TxBucket {
         }
     }
 
-    /// Takes one token; false if the bucket is empty.
-    pub fn take(&mut self, now: Instant) -> bool {
-        let elapsed = now.duration_since(self.last).as_secs_f64();
-        self.last = now;
-        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst);
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            true
+    /// Reserves the next token and says how long to wait for it (zero when
+    /// one is there). The bucket goes into debt by the reservation, so
+    /// callers waiting at once are served one after another at the rate,
+    /// each with its own wait: this is how a peer is slowed, not dropped.
+    pub fn reserve(&mut self, now: Instant) -> Duration {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = self.last.max(now);
+        self.tokens = (self.tokens + elapsed * self.rate).min(self.burst) - 1.0;
+        if self.tokens >= 0.0 {
+            Duration::ZERO
         } else {
-            false
+            Duration::from_secs_f64(-self.tokens / self.rate)
         }
     }
 }
@@ -535,15 +538,6 @@ mod tests {
     }
 
     #[test]
-    fn tx_bucket_refills() {
-        let start = Instant::now();
-        let mut bucket = TxBucket::new(2, start);
-        assert!(bucket.take(start) && bucket.take(start));
-        assert!(!bucket.take(start));
-        assert!(bucket.take(start + Duration::from_millis(600)));
-    }
-
-    #[test]
     fn the_rate_window_forgets_idle_sources_and_keys_ipv6_by_64() {
         let limits = AdmissionLimits {
             max_staked_connections: 100,
@@ -586,5 +580,20 @@ mod tests {
                 .unwrap_err(),
             Refusal::NewConnectionRate
         );
+    }
+
+    #[test]
+    fn reservations_queue_at_the_rate() {
+        let t0 = Instant::now();
+        let mut bucket = TxBucket::new(10, t0);
+        // A second's burst at once, then one every 100 ms, each told its wait.
+        for _ in 0..10 {
+            assert_eq!(bucket.reserve(t0), Duration::ZERO);
+        }
+        let waits: Vec<u128> = (0..3).map(|_| bucket.reserve(t0).as_millis()).collect();
+        assert_eq!(waits, [100, 200, 300]);
+        // After the waits have passed, the debt is paid and the rate holds.
+        let later = t0 + Duration::from_millis(300);
+        assert_eq!(bucket.reserve(later).as_millis(), 100);
     }
 }

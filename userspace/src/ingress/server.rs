@@ -28,7 +28,7 @@ use crossbeam_channel::{Sender, TrySendError};
 use quinn::{crypto::rustls::QuicServerConfig, VarInt};
 
 use super::{
-    admission::{Admission, AdmissionLimits, Refusal, StakeTable, TxBucket},
+    admission::{Admission, AdmissionLimits, PeerKey, Refusal, StakeTable, TxBucket},
     gate::{GateLimits, GateVerdict, HandshakeGate},
 };
 use crate::{
@@ -193,6 +193,7 @@ impl Ingress {
             stakes,
             admission,
             live: Mutex::default(),
+            budgets: Mutex::default(),
             out,
             counters,
         });
@@ -220,6 +221,10 @@ struct Shared {
     admission: Arc<Mutex<Admission>>,
     /// Live connections by ticket id, so an evicted one can be closed.
     live: Mutex<std::collections::HashMap<u64, quinn::Connection>>,
+    /// Each live peer's transaction budget, shared by its connections, and
+    /// how many connections hold it (removed with the last one: bounded by
+    /// the connection tables).
+    budgets: Mutex<std::collections::HashMap<PeerKey, SharedBudget>>,
     out: Sender<Packet>,
     counters: Arc<Counters>,
 }
@@ -227,6 +232,36 @@ struct Shared {
 /// Judges every Initial at the gate and starts only the handshakes it lets
 /// through, each with its deadline; the count in flight is the gate's input
 /// and the `handshakes_in_flight` gauge.
+/// A peer's transaction budget and the number of its connections holding it.
+type SharedBudget = (Arc<Mutex<TxBucket>>, usize);
+
+impl Shared {
+    /// The peer's budget, made at `tps` by its first connection.
+    fn join_budget(&self, peer: PeerKey, tps: u32) -> Option<Arc<Mutex<TxBucket>>> {
+        let mut budgets = self.budgets.lock().ok()?;
+        let entry = budgets
+            .entry(peer)
+            .or_insert_with(|| (Arc::new(Mutex::new(TxBucket::new(tps, Instant::now()))), 0));
+        entry.1 += 1;
+        let budget = entry.0.clone();
+        self.counters.peer_budgets.set(budgets.len() as u64);
+        Some(budget)
+    }
+
+    /// One connection of the peer is gone; the budget goes with the last.
+    fn leave_budget(&self, peer: PeerKey) {
+        if let Ok(mut budgets) = self.budgets.lock() {
+            if let Some(entry) = budgets.get_mut(&peer) {
+                entry.1 = entry.1.saturating_sub(1);
+                if entry.1 == 0 {
+                    budgets.remove(&peer);
+                }
+            }
+            self.counters.peer_budgets.set(budgets.len() as u64);
+        }
+    }
+}
+
 async fn accept_loop(endpoint: quinn::Endpoint, mut gate: HandshakeGate, shared: Arc<Shared>) {
     let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let timeout = gate.handshake_timeout();
@@ -345,15 +380,32 @@ async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
         ticket.max_streams,
         shared.config.max_stream_bytes,
     ));
-    let bucket = Arc::new(Mutex::new(TxBucket::new(ticket.tps, Instant::now())));
+    let Some(budget) = shared.join_budget(ticket.peer, ticket.tps) else {
+        return;
+    };
     loop {
+        // The next stream is taken only once the peer's budget allows it:
+        // the client, out of stream credit meanwhile, waits; nothing it sent
+        // within its budget is read and dropped.
+        let wait = budget
+            .lock()
+            .map(|mut bucket| bucket.reserve(Instant::now()))
+            .unwrap_or_default();
+        if !wait.is_zero() {
+            shared.counters.budget_waits.inc();
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = connection.closed() => break,
+            }
+        }
         let stream = match connection.accept_uni().await {
             Ok(stream) => stream,
             Err(_) => break,
         };
-        let (shared, bucket, connection) = (shared.clone(), bucket.clone(), connection.clone());
-        tokio::spawn(async move { read_stream(stream, peer, &connection, &shared, &bucket).await });
+        let (shared, connection) = (shared.clone(), connection.clone());
+        tokio::spawn(async move { read_stream(stream, peer, &connection, &shared).await });
     }
+    shared.leave_budget(ticket.peer);
     shared.counters.connections_open.sub(1);
     if let Ok(mut live) = shared.live.lock() {
         live.remove(&ticket.id);
@@ -369,7 +421,6 @@ async fn read_stream(
     peer: SocketAddr,
     connection: &quinn::Connection,
     shared: &Shared,
-    bucket: &Mutex<TxBucket>,
 ) {
     let counters = &shared.counters;
     let limit = shared.config.max_stream_bytes;
@@ -405,10 +456,6 @@ async fn read_stream(
         return;
     }
     let now = Instant::now();
-    if !bucket.lock().map(|mut b| b.take(now)).unwrap_or(false) {
-        counters.rate_limited.inc();
-        return;
-    }
     let packet = Packet {
         bytes,
         received: now,

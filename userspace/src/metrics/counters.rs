@@ -150,8 +150,6 @@ declare_counters! {
     oversize: Counter "ingress_stream_oversize" "Streams longer than a transaction may be.";
     /// Stream not finished within the chunk timeout.
     unfinished: Counter "ingress_stream_unfinished" "Streams not finished in time.";
-    /// Over the connection's transaction rate.
-    rate_limited: Counter "ingress_transaction_rate_limited" "Transactions over the connection's rate.";
     /// The pipeline's input queue was full.
     shed_ingress: Counter "ingress_transaction_shed" "Transactions shed: pipeline queue full.";
     // Terminal: parse, dedup, verify.
@@ -198,6 +196,11 @@ declare_counters! {
         ["reason" GATE_REFUSAL_LABELS];
     /// Initials answered with a stateless Retry (address validation).
     handshakes_retried: Counter "ingress_handshake_retried" "Initials answered with a stateless Retry.";
+    /// Times a peer's next stream waited for its transaction budget (the
+    /// peer is slowed through stream credit, nothing is dropped).
+    budget_waits: Counter "ingress_stream_budget_wait" "Streams that waited for their peer's transaction budget.";
+    /// Peers with a live transaction budget (gauge).
+    peer_budgets: Gauge "ingress_peer_budgets" "Peers with a live transaction budget.";
     /// Handshakes in flight (gauge).
     handshakes_in_flight: Gauge "ingress_handshake_in_flight" "Handshakes in flight.";
     /// Forwarder connections made.
@@ -255,7 +258,6 @@ impl Counters {
             &self.empty,
             &self.oversize,
             &self.unfinished,
-            &self.rate_limited,
             &self.shed_ingress,
             &self.duplicate,
             &self.shed_verify,

@@ -103,7 +103,8 @@ struct Report {
     shed_ingress: u64,
     shed_verify: u64,
     shed_forward: u64,
-    rate_limited: u64,
+    /// Streams that waited for their peer's budget (slowed, not dropped).
+    budget_waits: u64,
     duplicate: u64,
     bad_signature: u64,
     malformed: u64,
@@ -155,8 +156,8 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
     let capacity = saturated.forwarded_tps.min(raw * valid_share);
     let half = phase(args, &wire, Some(capacity / 2.0), window)?;
     eprintln!(
-        "[bench pipeline] half load: offered {:.0} tx/s, latency p50 {} us p99 {} us p99.9 {} us; shed {:?}, rate-limited {}, lost {}",
-        half.offered_tps, half.p50, half.p99, half.p999, half.shed, half.rate_limited, half.lost_valid
+        "[bench pipeline] half load: offered {:.0} tx/s, latency p50 {} us p99 {} us p99.9 {} us; shed {:?}, budget waits {}, lost {}",
+        half.offered_tps, half.p50, half.p99, half.p999, half.shed, half.budget_waits, half.lost_valid
     );
     let report = Report {
         rule: args.rule.to_string(),
@@ -182,7 +183,7 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
         shed_ingress: saturated.shed[0],
         shed_verify: saturated.shed[1],
         shed_forward: saturated.shed[2],
-        rate_limited: saturated.rate_limited,
+        budget_waits: saturated.budget_waits,
         duplicate: saturated.duplicate,
         bad_signature: saturated.bad_signature,
         malformed: saturated.malformed,
@@ -201,8 +202,8 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
             report.forwarded_tps, report.ratio_forwarded_vs_raw
         );
         println!(
-            "  shed: ingress {} verify {} forward {}; rate-limited {}",
-            report.shed_ingress, report.shed_verify, report.shed_forward, report.rate_limited
+            "  shed: ingress {} verify {} forward {}; budget waits {}",
+            report.shed_ingress, report.shed_verify, report.shed_forward, report.budget_waits
         );
         println!(
             "  capacity            {:>10.0} tx/s  ({})",
