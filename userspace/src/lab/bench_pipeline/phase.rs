@@ -61,6 +61,8 @@ pub(super) fn phase(
         .max_new_connections_per_ip_per_minute = 10_000;
     config.ingress.admission.max_connections_per_unstaked_peer = 10_000;
     config.ingress.admission.unstaked_tps_per_ip = 10_000_000;
+    // Every load-generator connection comes from one loopback address.
+    config.ingress.handshakes.per_source_per_minute = 10_000;
     config.ingress.admission.unstaked_streams = 1024;
     config.metrics.listen = None;
     config.forward.target = sink.local_addr()?;
