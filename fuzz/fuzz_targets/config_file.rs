@@ -64,8 +64,8 @@ fuzz_target!(|data: &[u8]| {
                     .contains(&ticket.max_streams));
             }
             let mut bucket = TxBucket::new(ticket.tps, at);
-            bucket.take(at);
-            bucket.take(at + Duration::from_secs(1));
+            let _ = bucket.reserve(at);
+            let _ = bucket.reserve(at + Duration::from_secs(1));
         }
     }
 
