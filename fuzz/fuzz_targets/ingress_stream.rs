@@ -11,14 +11,13 @@
 //!
 //! - Nothing panics (the process would abort).
 //! - The books balance: every stream the server counts as entered ends in
-//!   exactly one terminal counter (empty, oversize, unfinished, shed) or is handed to the pipeline, once the server is idle.
+//!   exactly one terminal counter (empty, oversize, unfinished, reset, shed)
+//!   or is handed to the pipeline, once the server is idle.
 //! - When the server closed nothing (no empty or oversize stream in the
 //!   input), every stream the client opened and did not reset is counted,
-//!   finished or unfinished. Streams the client resets are not: the server
-//!   reads them to a `Reset` error and counts nothing (`read_stream` in
-//!   userspace/src/ingress/server.rs). That is a known gap, reported with
-//!   this target (docs/fuzzing.md, "Open findings"); the balance above still
-//!   holds for them.
+//!   finished or unfinished. (A stream the client resets is counted as
+//!   `reset` when the server reads it; one reset before the server took it
+//!   may never be read, so resets are left out of this check.)
 //! - Every transaction handed on carries exactly bytes the client sent.
 #![no_main]
 
@@ -123,6 +122,7 @@ struct Books {
     empty: u64,
     oversize: u64,
     unfinished: u64,
+    reset: u64,
     shed: u64,
 }
 
@@ -133,12 +133,13 @@ impl Books {
             empty: counters.empty.get(),
             oversize: counters.oversize.get(),
             unfinished: counters.unfinished.get(),
+            reset: counters.reset.get(),
             shed: counters.shed_ingress.get(),
         }
     }
 
     fn terminal(&self) -> u64 {
-        self.empty + self.oversize + self.unfinished + self.shed
+        self.empty + self.oversize + self.unfinished + self.reset + self.shed
     }
 
     fn since(&self, before: &Books) -> Books {
@@ -147,6 +148,7 @@ impl Books {
             empty: self.empty - before.empty,
             oversize: self.oversize - before.oversize,
             unfinished: self.unfinished - before.unfinished,
+            reset: self.reset - before.reset,
             shed: self.shed - before.shed,
         }
     }
@@ -314,7 +316,8 @@ fuzz_target!(|data: &[u8]| {
             }
             let now = Books::read(&fixture.counters).since(&before);
             let balanced = now.entered == now.terminal() + delivered;
-            let all_counted = closes || now.entered == opened;
+            // Each stream not reset counted once, and not as a reset.
+            let all_counted = closes || now.entered >= opened + now.reset;
             if balanced && all_counted {
                 stable = if now == last { stable + 1 } else { 0 };
                 if stable >= 3 {
@@ -332,9 +335,9 @@ fuzz_target!(|data: &[u8]| {
             "the books do not balance: {now:?}, {delivered} handed on, {opened} streams opened"
         );
         if !closes {
-            assert_eq!(
-                now.entered, opened,
-                "streams opened but not counted: {now:?}, {delivered} handed on"
+            assert!(
+                now.entered >= opened + now.reset,
+                "streams opened but not counted: {now:?}, {delivered} handed on, {opened} opened"
             );
         }
     });

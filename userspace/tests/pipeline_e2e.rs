@@ -501,6 +501,7 @@ impl Plan {
             "unfinished",
             (self.unfinished_alone + self.unfinished_shared) as u64,
         );
+        set("reset", 0);
         set("shed_ingress", 0);
         set("duplicate", forward_copies - forwarded.len() as u64);
         set("shed_verify", 0);
@@ -537,6 +538,7 @@ fn terminal_counters(counters: &Counters) -> BTreeMap<String, u64> {
         ("empty", &counters.empty),
         ("oversize", &counters.oversize),
         ("unfinished", &counters.unfinished),
+        ("reset", &counters.reset),
         ("shed_ingress", &counters.shed_ingress),
         ("duplicate", &counters.duplicate),
         ("shed_verify", &counters.shed_verify),

@@ -16,6 +16,10 @@ use crate::{ingress::server::IngressConfig, pipeline::forward::ForwardConfig};
 /// whole at start (the forwarder's backlog as large again).
 pub const MAX_QUEUE: u64 = 1 << 22;
 
+/// Largest `ingress_threads` and `pipeline.verify_threads`: each is a thread
+/// (and a backend) made at start; no host needs more.
+pub const MAX_THREADS: u64 = 1024;
+
 /// Largest `forward.max_in_flight`: the forwarder's semaphore holds this many
 /// permits and takes them all at once as a `u32`.
 pub const MAX_IN_FLIGHT: u64 = 1 << 16;
@@ -170,6 +174,12 @@ impl Config {
                 "forward.connections_per_minute",
                 self.forward.connections_per_minute as u64,
                 MAX_CONNECTIONS_PER_MINUTE,
+            ),
+            ("ingress_threads", self.ingress_threads as u64, MAX_THREADS),
+            (
+                "pipeline.verify_threads",
+                self.pipeline.verify_threads.unwrap_or(1) as u64,
+                MAX_THREADS,
             ),
         ];
         if let Some((key, value, max)) = bounded.iter().find(|(_, value, max)| value > max) {
@@ -416,6 +426,7 @@ mod tests {
             ("forward", "queue", "4611686018427387904"),
             ("forward", "max_in_flight", "4611686018427387904"),
             ("forward", "connections_per_minute", "100000000000000"),
+            ("pipeline", "verify_threads", "1000000"),
         ] {
             let text = format!("[{section}]\n{key} = {value}\n");
             let err = Config::parse(&text, "test.toml").unwrap_err();

@@ -56,12 +56,14 @@ impl Monitor {
                 let mut last = Health::Ready;
                 while !stop_flag.load(Ordering::Relaxed) {
                     let health = judge.observe(Instant::now(), Progress::read(&counters));
+                    // Published before it is announced, so whoever hears of
+                    // a change finds it on /health.
+                    state.set(health.clone());
                     if health != last {
                         report_change(&health, notifier.as_ref());
                         last = health.clone();
                     }
                     let live = health.is_live();
-                    state.set(health);
                     if let (true, Some(notifier)) = (live, &notifier) {
                         if notifier.watchdog().is_some() {
                             notify(notifier, "WATCHDOG=1");

@@ -433,6 +433,12 @@ async fn read_stream(
             let _ = stream.stop(VarInt::from_u32(0));
             return;
         }
+        // The client gave the stream up: counted, nothing delivered.
+        Ok(Err(quinn::ReadToEndError::Read(quinn::ReadError::Reset(_)))) => {
+            counters.entered.inc();
+            counters.reset.inc();
+            return;
+        }
         // The connection went away mid-stream: no transaction was delivered.
         Ok(Err(quinn::ReadToEndError::Read(_))) => return,
         Ok(Err(quinn::ReadToEndError::TooLong)) => {

@@ -148,6 +148,8 @@ declare_counters! {
     empty: Counter "ingress_stream_empty" "Empty streams.";
     /// Stream longer than the largest transaction.
     oversize: Counter "ingress_stream_oversize" "Streams longer than a transaction may be.";
+    /// Stream reset by the client before it finished.
+    reset: Counter "ingress_stream_reset" "Streams the client reset before finishing.";
     /// Stream not finished within the chunk timeout.
     unfinished: Counter "ingress_stream_unfinished" "Streams not finished in time.";
     /// The pipeline's input queue was full.
@@ -258,6 +260,7 @@ impl Counters {
             &self.empty,
             &self.oversize,
             &self.unfinished,
+            &self.reset,
             &self.shed_ingress,
             &self.duplicate,
             &self.shed_verify,
