@@ -187,11 +187,6 @@ impl HandshakeGate {
         }
     }
 
-    /// The limits in force.
-    pub fn limits(&self) -> &GateLimits {
-        &self.limits
-    }
-
     /// Bytes the source table holds (fixed at creation).
     pub fn table_bytes(&self) -> usize {
         self.slots.len() * std::mem::size_of::<Slot>()

@@ -229,9 +229,6 @@ struct Shared {
     counters: Arc<Counters>,
 }
 
-/// Judges every Initial at the gate and starts only the handshakes it lets
-/// through, each with its deadline; the count in flight is the gate's input
-/// and the `handshakes_in_flight` gauge.
 /// A peer's transaction budget and the number of its connections holding it.
 type SharedBudget = (Arc<Mutex<TxBucket>>, usize);
 
@@ -262,15 +259,17 @@ impl Shared {
     }
 }
 
+/// Judges every Initial at the gate and starts only the handshakes it lets
+/// through, each with its deadline; the `handshakes_in_flight` gauge is the
+/// count of handshakes in flight, and the gate's input.
 async fn accept_loop(endpoint: quinn::Endpoint, mut gate: HandshakeGate, shared: Arc<Shared>) {
-    let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let timeout = gate.handshake_timeout();
     while let Some(incoming) = endpoint.accept().await {
         let counters = &shared.counters;
         let verdict = gate.decide(
             incoming.remote_address().ip(),
             incoming.remote_address_validated(),
-            in_flight.load(std::sync::atomic::Ordering::Relaxed),
+            counters.handshakes_in_flight.get() as usize,
             Instant::now(),
         );
         match verdict {
@@ -292,7 +291,7 @@ async fn accept_loop(endpoint: quinn::Endpoint, mut gate: HandshakeGate, shared:
             }
         }
         let shared = shared.clone();
-        let guard = InFlight::enter(in_flight.clone(), shared.counters.clone());
+        let guard = InFlight::enter(shared.counters.clone());
         tokio::spawn(async move {
             let connecting = match incoming.accept() {
                 Ok(connecting) => connecting,
@@ -311,25 +310,19 @@ async fn accept_loop(endpoint: quinn::Endpoint, mut gate: HandshakeGate, shared:
     }
 }
 
-/// One handshake in flight, counted until dropped.
-struct InFlight {
-    count: Arc<std::sync::atomic::AtomicUsize>,
-    counters: Arc<Counters>,
-}
+/// One handshake in flight, counted in the gauge until dropped.
+struct InFlight(Arc<Counters>);
 
 impl InFlight {
-    fn enter(count: Arc<std::sync::atomic::AtomicUsize>, counters: Arc<Counters>) -> Self {
-        count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    fn enter(counters: Arc<Counters>) -> Self {
         counters.handshakes_in_flight.add(1);
-        InFlight { count, counters }
+        InFlight(counters)
     }
 }
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.count
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        self.counters.handshakes_in_flight.sub(1);
+        self.0.handshakes_in_flight.sub(1);
     }
 }
 
