@@ -20,6 +20,7 @@ use std::{
 use libfuzzer_sys::fuzz_target;
 use rampart::{
     appliance::Config,
+    fair::{fair_queue, FairLimits},
     ingress::{
         admission::{Admission, StakeTable, TxBucket},
         server::quinn_server_config,
@@ -83,6 +84,9 @@ fuzz_target!(|data: &[u8]| {
     let _ = pacer.try_attempt(now);
     let _permits = tokio::sync::Semaphore::new(config.forward.max_in_flight.max(1));
     let _forward_queue = tokio::sync::mpsc::channel::<Vec<u8>>(config.forward.queue.max(1));
-    let _ingress_queue = crossbeam_channel::bounded::<Packet>(pipeline.queue.max(1));
+    let _ingress_queue = fair_queue::<u8, Packet>(FairLimits {
+        capacity: pipeline.queue.max(1),
+        unstaked_floor: pipeline.unstaked_floor,
+    });
     let _ = pipeline.backend();
 });

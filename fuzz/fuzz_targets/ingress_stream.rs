@@ -28,12 +28,12 @@ use std::{
     time::Duration,
 };
 
-use crossbeam_channel::Receiver;
 use libfuzzer_sys::fuzz_target;
 use quinn::VarInt;
 use rampart::{
+    fair::{fair_queue, FairLimits, FairReceiver},
     ingress::{
-        admission::{AdmissionLimits, StakeTable},
+        admission::{AdmissionLimits, PeerKey, StakeTable},
         gate::GateLimits,
         server::{Ingress, IngressConfig},
     },
@@ -46,7 +46,8 @@ use rampart_fuzz::Choices;
 
 /// The server's stream deadline: short, so unfinished streams resolve fast.
 const STREAM_TIMEOUT_MS: u64 = 250;
-/// The pipeline queue: small, so a burst sheds.
+/// The pipeline queue: small, so a burst waits for room (and sheds if none
+/// comes before the stream deadline).
 const QUEUE: usize = 24;
 /// Transactions per second a peer may send: low, so a burst meets the
 /// budget (enforced by withholding stream credit).
@@ -58,7 +59,7 @@ struct Fixture {
     runtime: tokio::runtime::Runtime,
     server: SocketAddr,
     client: TpuClient,
-    delivered: Receiver<Packet>,
+    delivered: FairReceiver<PeerKey, Packet>,
     counters: Arc<Counters>,
     _ingress: Ingress,
 }
@@ -90,7 +91,10 @@ fn fixture() -> &'static Fixture {
             ..IngressConfig::default()
         };
         let counters = Arc::new(Counters::default());
-        let (tx, delivered) = crossbeam_channel::bounded(QUEUE);
+        let (tx, delivered) = fair_queue(FairLimits {
+            capacity: QUEUE,
+            unstaked_floor: 0.2,
+        });
         let stakes = Arc::new(RwLock::new(Arc::new(StakeTable::default())));
         let (ingress, client) = runtime.block_on(async {
             let ingress = Ingress::start(
@@ -134,7 +138,7 @@ impl Books {
             oversize: counters.oversize.get(),
             unfinished: counters.unfinished.get(),
             reset: counters.reset.get(),
-            shed: counters.shed_ingress.get(),
+            shed: counters.shed_ingress.get() + counters.shed_heaviest.get(),
         }
     }
 
@@ -308,7 +312,7 @@ fuzz_target!(|data: &[u8]| {
         let mut stable = 0;
         let mut last = Books::default();
         for _ in 0..400 {
-            for packet in fixture.delivered.try_iter() {
+            for packet in fixture.delivered.take(usize::MAX) {
                 delivered += 1;
                 if !sent.contains(&packet.bytes) {
                     foreign.push(packet.bytes);

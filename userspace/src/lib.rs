@@ -11,11 +11,13 @@
 //! - The stages: [`ingress`] (the QUIC server), [`pipeline`] (batch and
 //!   dedup, verify, forward), [`filter`] (the XDP filter's loader and maps).
 //! - Shared types the stages exchange: [`packet`] (the transaction handle),
+//!   [`fair`] (the per-source fair queue from ingress to the batch stage),
 //!   [`quic`] (identity, TLS and endpoint helpers), [`metrics`] (the counters,
 //!   their schema and the Prometheus endpoint).
 
 pub mod appliance;
 pub mod cli;
+pub mod fair;
 pub mod filter;
 pub mod ingress;
 pub mod lab;

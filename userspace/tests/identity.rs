@@ -30,9 +30,10 @@ use std::{
 use ed25519_dalek::{Signer, SigningKey};
 use quinn::crypto::rustls::QuicClientConfig;
 use rampart::{
+    fair::{fair_queue, FairLimits, FairReceiver},
     filter::is_root,
     ingress::{
-        admission::{AdmissionLimits, Refusal, StakeTable},
+        admission::{AdmissionLimits, PeerKey, Refusal, StakeTable},
         server::{close_code, Ingress, IngressConfig},
     },
     metrics::Counters,
@@ -257,7 +258,7 @@ struct Server {
     ingress: Ingress,
     addr: SocketAddr,
     counters: Arc<Counters>,
-    _packets: crossbeam_channel::Receiver<Packet>,
+    _packets: FairReceiver<PeerKey, Packet>,
 }
 
 impl Server {
@@ -272,7 +273,10 @@ impl Server {
             },
             ..IngressConfig::default()
         };
-        let (out, packets) = crossbeam_channel::bounded(16);
+        let (out, packets) = fair_queue(FairLimits {
+            capacity: 16,
+            unstaked_floor: 0.2,
+        });
         let counters = Arc::new(Counters::default());
         let ingress = Ingress::start(
             config,

@@ -12,8 +12,9 @@ use std::{
 };
 
 use rampart::{
+    fair::{fair_queue, FairLimits, FairReceiver},
     ingress::{
-        admission::{AdmissionLimits, StakeTable},
+        admission::{AdmissionLimits, PeerKey, StakeTable},
         gate::GateLimits,
         server::{Ingress, IngressConfig},
     },
@@ -27,7 +28,7 @@ struct Server {
     ingress: Ingress,
     addr: SocketAddr,
     counters: Arc<Counters>,
-    packets: crossbeam_channel::Receiver<Packet>,
+    packets: FairReceiver<PeerKey, Packet>,
 }
 
 fn start(handshakes: GateLimits) -> Server {
@@ -48,7 +49,10 @@ fn start_with(handshakes: GateLimits, admission: AdmissionLimits, queue: usize) 
         handshakes,
         ..IngressConfig::default()
     };
-    let (out, packets) = crossbeam_channel::bounded(queue);
+    let (out, packets) = fair_queue(FairLimits {
+        capacity: queue,
+        unstaked_floor: 0.2,
+    });
     let counters = Arc::new(Counters::default());
     let ingress = Ingress::start(
         config,
@@ -127,11 +131,13 @@ async fn deliver(server: &Server) {
     .remove(0)
     .bytes;
     TpuClient::send(&connection, &tx).await.expect("delivered");
-    let got = server
+    server
         .packets
+        .doorbell()
         .recv_timeout(Duration::from_secs(5))
         .expect("the transaction reaches the pipeline");
-    assert_eq!(got.bytes, tx);
+    let got = server.packets.take(1);
+    assert_eq!(got.first().map(|p| &p.bytes), Some(&tx));
     client.close().await;
 }
 
@@ -278,9 +284,7 @@ fn an_unstaked_burst_beyond_its_budget_is_slowed_not_dropped() {
     });
     let elapsed = started.elapsed();
     let mut received = 0;
-    while server.packets.try_recv().is_ok() {
-        received += 1;
-    }
+    received += server.packets.take(usize::MAX).len();
     let c = &server.counters;
     assert_eq!(
         received,

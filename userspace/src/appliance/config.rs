@@ -158,6 +158,12 @@ impl Config {
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {
             return Err(format!("{key} must be at least 1"));
         }
+        let floor = self.pipeline.unstaked_floor;
+        if !(floor > 0.0 && floor < 1.0) {
+            return Err(format!(
+                "pipeline.unstaked_floor must be between 0 and 1 (exclusive), not {floor}"
+            ));
+        }
         // Each of these sizes a queue, a semaphore or a pacer that
         // `Appliance::start` allocates up front: past these maxima a file
         // that validated would abort the start instead (found by the
@@ -210,10 +216,15 @@ impl Config {
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PipelineConfig {
-    /// Transactions waiting for the batcher at most; more are shed. This is
-    /// where a backlog waits while every verify worker is busy, so it bounds
-    /// the latency added under overload (8192 ≈ 0.3 s of one core's strict rate).
+    /// Transactions waiting for the batcher at most, over all sources. This
+    /// is where a backlog waits, per source, while every verify worker is
+    /// busy; when it is full the source furthest over its share waits or is
+    /// shed (8192 ≈ 0.3 s of one core's strict rate).
     pub queue: usize,
+    /// The share of verification reserved for unstaked sources together
+    /// whenever they have work (staked identities share the rest by stake),
+    /// strictly between 0 and 1.
+    pub unstaked_floor: f64,
     /// Transactions per verify batch at most.
     pub batch_size: usize,
     /// Microseconds a transaction waits for its batch to fill at most.
@@ -247,6 +258,7 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             queue: 8192,
+            unstaked_floor: 0.2,
             batch_size: 64,
             batch_delay_us: 250,
             dedup_window_ms: 2000,
@@ -348,6 +360,7 @@ impl Config {
             ("max_staked_streams", u64::from(a.max_staked_streams)),
             ("unstaked_tps_per_ip", u64::from(a.unstaked_tps_per_ip)),
             ("staked_tps_total", u64::from(a.staked_tps_total)),
+            ("unstaked_tps_total", u64::from(a.unstaked_tps_total)),
             ("min_stake_share_inverse", a.min_stake_share_inverse),
         ];
         if let Some((key, _)) = positive.iter().find(|(_, value)| *value == 0) {

@@ -1,7 +1,7 @@
 //! The one wiring point: builds the stages from [`Config`], connects them with
 //! bounded queues, and owns them until shutdown.
 //!
-//! QUIC ingress → bounded queue → batch, parse and dedup → verify workers →
+//! QUIC ingress → fair queue (per source, by stake) → batch, parse and dedup → verify workers →
 //! forwarder, every stage on its own thread(s), each transaction ending in
 //! exactly one counter. Stages take their own settings and know nothing of
 //! files or flags; this module reads the files (identity, stakes) for them.
@@ -35,6 +35,7 @@ use self::{
     watchdog::Monitor,
 };
 use crate::{
+    fair::{fair_queue, FairLimits},
     ingress::server::{Ingress, IngressError},
     metrics::{health::HealthState, Counters, Exposition, MetricsServer, XdpSource},
     pipeline::{
@@ -134,7 +135,10 @@ impl Appliance {
                 what: "network runtime",
                 source,
             })?;
-        let (packet_tx, packet_rx) = crossbeam_channel::bounded(config.pipeline.queue.max(1));
+        let (packet_tx, packet_rx) = fair_queue(FairLimits {
+            capacity: config.pipeline.queue.max(1),
+            unstaked_floor: config.pipeline.unstaked_floor,
+        });
         let (forward_tx, forward_rx) = tokio::sync::mpsc::channel(config.forward.queue.max(1));
 
         let ingress = {

@@ -39,6 +39,10 @@ pub struct AdmissionLimits {
     pub unstaked_tps_per_ip: u32,
     /// Total transactions per second shared by staked peers by stake.
     pub staked_tps_total: u32,
+    /// Total transactions per second of all unstaked peers together, on top
+    /// of each one's `unstaked_tps_per_ip` (a fifth of `staked_tps_total`,
+    /// so many addresses cannot add up to more than that).
+    pub unstaked_tps_total: u32,
     /// Stake share below 1/this counts as unstaked (Agave: 50,000).
     pub min_stake_share_inverse: u64,
 }
@@ -56,6 +60,7 @@ impl Default for AdmissionLimits {
             max_staked_streams: 512,
             unstaked_tps_per_ip: 400,
             staked_tps_total: 500_000,
+            unstaked_tps_total: 100_000,
             min_stake_share_inverse: 50_000,
         }
     }
@@ -137,6 +142,9 @@ pub struct Ticket {
     pub peer: PeerKey,
     /// Whether the peer's stake share counts as staked.
     pub staked: bool,
+    /// The peer's share of the total stake (0 when unstaked or below the
+    /// staked threshold).
+    pub share: f64,
     /// Concurrent uni streams granted.
     pub max_streams: u32,
     /// Sustained transactions per second granted to this connection.
@@ -146,7 +154,7 @@ pub struct Ticket {
 /// How peers are told apart: staked ones by identity, others by source
 /// (IPv4 address or IPv6 /64, as the XDP filter and the handshake gate key
 /// them: one host owns a /64).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum PeerKey {
     /// A staked identity.
     Identity([u8; 32]),
@@ -346,6 +354,7 @@ impl Admission {
                 id,
                 peer,
                 staked,
+                share: if staked { share } else { 0.0 },
                 max_streams,
                 tps,
             },

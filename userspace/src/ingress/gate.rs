@@ -136,7 +136,7 @@ struct Slot {
 }
 
 /// The source an address belongs to: the IPv4 address, or the IPv6 /64.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum SourceKey {
     /// An IPv4 address (IPv4-mapped IPv6 addresses included).
     V4([u8; 4]),

@@ -1,6 +1,9 @@
 //! The QUIC endpoint: admits connections, reads one transaction per
-//! unidirectional stream, and hands each to the pipeline without ever waiting
-//! on it (a full queue is shed and counted).
+//! unidirectional stream, and hands each to the pipeline's fair queue under
+//! its peer's key (staked identity, or unstaked source). A peer over its
+//! share of a full queue is not read: its next stream waits, and a
+//! transaction already read waits for room up to the stream deadline, then
+//! is shed and counted. No thread ever waits on a peer.
 //!
 //! Agave's rules: streams up to 4096 bytes (v1 transactions; the parser holds
 //! legacy and v0 to 1232), an empty or oversize stream closes the connection
@@ -24,7 +27,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crossbeam_channel::{Sender, TrySendError};
 use quinn::{crypto::rustls::QuicServerConfig, VarInt};
 
 use super::{
@@ -32,6 +34,7 @@ use super::{
     gate::{GateLimits, GateVerdict, HandshakeGate},
 };
 use crate::{
+    fair::{Class, FairSender, Offered},
     metrics::Counters,
     packet::Packet,
     quic::{
@@ -156,6 +159,9 @@ pub fn connection_window(streams: u32, max_stream_bytes: usize) -> VarInt {
     VarInt::from_u64(bytes).unwrap_or(VarInt::MAX)
 }
 
+/// Where ingress puts transactions: the pipeline's fair queue, keyed by peer.
+pub type IngressQueue = FairSender<PeerKey, Packet>;
+
 /// A running ingress endpoint.
 pub struct Ingress {
     endpoint: quinn::Endpoint,
@@ -171,7 +177,7 @@ impl Ingress {
         config: IngressConfig,
         identity: &Identity,
         stakes: Arc<RwLock<Arc<StakeTable>>>,
-        out: Sender<Packet>,
+        out: IngressQueue,
         counters: Arc<Counters>,
     ) -> Result<Self, IngressError> {
         let server = quinn_server_config(&config, identity)?;
@@ -188,11 +194,16 @@ impl Ingress {
             u64::from_le_bytes(seed[8..].try_into().unwrap_or_default()),
         );
         let gate = HandshakeGate::new(config.handshakes, keys);
+        let unstaked_total = Mutex::new(TxBucket::new(
+            config.admission.unstaked_tps_total,
+            Instant::now(),
+        ));
         let shared = Arc::new(Shared {
             config,
             stakes,
             admission,
             live: Mutex::default(),
+            unstaked_total,
             budgets: Mutex::default(),
             out,
             counters,
@@ -225,7 +236,9 @@ struct Shared {
     /// how many connections hold it (removed with the last one: bounded by
     /// the connection tables).
     budgets: Mutex<std::collections::HashMap<PeerKey, SharedBudget>>,
-    out: Sender<Packet>,
+    /// The budget all unstaked peers share, on top of each one's own.
+    unstaked_total: Mutex<TxBucket>,
+    out: IngressQueue,
     counters: Arc<Counters>,
 }
 
@@ -376,14 +389,29 @@ async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
     let Some(budget) = shared.join_budget(ticket.peer, ticket.tps) else {
         return;
     };
+    let class = if ticket.staked {
+        Class::Staked(ticket.share)
+    } else {
+        Class::Unstaked
+    };
     loop {
-        // The next stream is taken only once the peer's budget allows it:
-        // the client, out of stream credit meanwhile, waits; nothing it sent
-        // within its budget is read and dropped.
-        let wait = budget
+        // The next stream is taken only once the peer's budget allows it
+        // (and, unstaked, the budget all unstaked peers share): the client,
+        // out of stream credit meanwhile, waits; nothing it sent within its
+        // budget is read and dropped.
+        let now = Instant::now();
+        let mut wait = budget
             .lock()
-            .map(|mut bucket| bucket.reserve(Instant::now()))
+            .map(|mut bucket| bucket.reserve(now))
             .unwrap_or_default();
+        if !ticket.staked {
+            let total = shared
+                .unstaked_total
+                .lock()
+                .map(|mut bucket| bucket.reserve(now))
+                .unwrap_or_default();
+            wait = wait.max(total);
+        }
         if !wait.is_zero() {
             shared.counters.budget_waits.inc();
             tokio::select! {
@@ -391,12 +419,19 @@ async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
                 _ = connection.closed() => break,
             }
         }
+        // Nor while the peer is the one furthest over its share of a full
+        // pipeline queue: it is not read until the batch stage makes room.
+        tokio::select! {
+            _ = shared.out.wait_room(ticket.peer, class) => {}
+            _ = connection.closed() => break,
+        }
         let stream = match connection.accept_uni().await {
             Ok(stream) => stream,
             Err(_) => break,
         };
         let (shared, connection) = (shared.clone(), connection.clone());
-        tokio::spawn(async move { read_stream(stream, peer, &connection, &shared).await });
+        let source = (ticket.peer, class);
+        tokio::spawn(async move { read_stream(stream, peer, source, &connection, &shared).await });
     }
     shared.leave_budget(ticket.peer);
     shared.counters.connections_open.sub(1);
@@ -412,6 +447,7 @@ async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
 async fn read_stream(
     mut stream: quinn::RecvStream,
     peer: SocketAddr,
+    (source, class): (PeerKey, Class),
     connection: &quinn::Connection,
     shared: &Shared,
 ) {
@@ -460,9 +496,18 @@ async fn read_stream(
         received: now,
         peer,
     };
-    match shared.out.try_send(packet) {
-        Ok(()) => {}
-        Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+    // Room comes within the stream deadline unless the peer stays the one
+    // furthest over its share of a full queue all that time.
+    match shared
+        .out
+        .push_waiting(source, class, packet, timeout)
+        .await
+    {
+        Offered::Queued => {}
+        Offered::QueuedAfterWait => counters.queue_waits.inc(),
+        Offered::QueuedShedding(_) => counters.shed_heaviest.inc(),
+        Offered::Shed(_) => {
+            counters.queue_waits.inc();
             counters.shed_ingress.inc()
         }
     }

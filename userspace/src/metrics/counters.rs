@@ -152,8 +152,12 @@ declare_counters! {
     reset: Counter "ingress_stream_reset" "Streams the client reset before finishing.";
     /// Stream not finished within the chunk timeout.
     unfinished: Counter "ingress_stream_unfinished" "Streams not finished in time.";
-    /// The pipeline's input queue was full.
-    shed_ingress: Counter "ingress_transaction_shed" "Transactions shed: pipeline queue full.";
+    /// The pipeline's input queue was full and the stream's source was the
+    /// one furthest over its share: no room came before the stream deadline.
+    shed_ingress: Counter "ingress_transaction_shed" "Transactions shed: no room in the pipeline queue before the deadline.";
+    /// Dropped from the full pipeline queue, newest first, from the source
+    /// furthest over its share, to make room for a source within its share.
+    shed_heaviest: Counter "queue_transaction_shed_heaviest" "Transactions shed from the source furthest over its share of the full pipeline queue.";
     // Terminal: parse, dedup, verify.
     /// Not a well-formed transaction, per [`ParseError::LABELS`] entry.
     malformed: Counter "parse_transaction_malformed" "Malformed transactions by reason."
@@ -201,6 +205,9 @@ declare_counters! {
     /// Times a peer's next stream waited for its transaction budget (the
     /// peer is slowed through stream credit, nothing is dropped).
     budget_waits: Counter "ingress_stream_budget_wait" "Streams that waited for their peer's transaction budget.";
+    /// Streams whose transaction waited for room in the full pipeline queue
+    /// (its source was furthest over its share; slowed, not dropped).
+    queue_waits: Counter "ingress_stream_queue_wait" "Streams that waited for room in the pipeline queue.";
     /// Peers with a live transaction budget (gauge).
     peer_budgets: Gauge "ingress_peer_budgets" "Peers with a live transaction budget.";
     /// Handshakes in flight (gauge).
@@ -222,6 +229,8 @@ declare_counters! {
     connections_open: Gauge "ingress_connection_open" "Live connections.";
     /// Ingress queue depth (gauge).
     ingress_queue_depth: Gauge "ingress_queue_depth" "Transactions waiting for the batcher.";
+    /// Sources with transactions in the pipeline queue (gauge).
+    queue_sources: Gauge "ingress_queue_sources" "Sources with transactions waiting for the batcher.";
     /// Forward queue depth (gauge).
     forward_queue_depth: Gauge "forward_queue_depth" "Transactions waiting for the forwarder.";
     /// The forwarder's own backlog: transactions it holds, waiting for a
@@ -262,6 +271,7 @@ impl Counters {
             &self.unfinished,
             &self.reset,
             &self.shed_ingress,
+            &self.shed_heaviest,
             &self.duplicate,
             &self.shed_verify,
             &self.bad_signature,

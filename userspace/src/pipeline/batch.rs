@@ -14,7 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crossbeam_channel::{select, Receiver, RecvTimeoutError};
+use crossbeam_channel::{select, RecvTimeoutError};
 use rampart_sigverify::{
     backend::TxVerdict,
     pool::{Done, Job, SubmitError, VerifyPool},
@@ -24,6 +24,7 @@ use tokio::sync::mpsc::{error::TrySendError, Sender};
 
 use super::dedup::{Admit, Dedup};
 use crate::{
+    fair::FairReceiver,
     metrics::{counters::VERIFY_QUANTILES, latency::LatencyHistogram, Counters},
     packet::{Packet, ParsedTx},
 };
@@ -142,11 +143,12 @@ impl<T> Batcher<T> {
 /// Runs the stage until `input` is closed and every batch in flight is back.
 ///
 /// While every verify worker is busy (and its queue full) the stage stops
-/// taking from `input`, so the backlog waits in the ingress queue, whose
-/// producer sheds and counts when it is full: verification is never handed
+/// taking from `input`, so the backlog waits in the fair queue, per source:
+/// what the stage takes next is the fair choice among the sources waiting,
+/// and a batch holds runs of one source each. Verification is never handed
 /// more than it can do, and nothing waits on a peer.
-pub fn run(
-    input: Receiver<Packet>,
+pub fn run<K: Copy + Eq + std::hash::Hash + Ord>(
+    input: FairReceiver<K, Packet>,
     pool: VerifyPool<ParsedTx>,
     mut dedup: Dedup,
     forward: Sender<Packet>,
@@ -165,22 +167,17 @@ pub fn run(
     let idle_wait = Duration::from_millis(50);
     loop {
         let wait = batch.wait(Instant::now(), idle_wait);
-        if input_open && workers.room() && !batch.is_full() {
+        let pulling = input_open && workers.room() && !batch.is_full();
+        // Whatever is queued already is taken without waiting (a ring is
+        // only a promise that something came since the last take).
+        if pulling && fill(&input, &mut batch, policy.size) {
+            // Taken; fall through to the batch decision.
+        } else if pulling {
             select! {
-                recv(input) -> packet => match packet {
-                    Ok(packet) => {
-                        let now = Instant::now();
-                        batch.push(packet, now);
-                        // Take what is already queued, so an idle worker gets
-                        // the whole backlog rather than one transaction.
-                        while !batch.is_full() {
-                            match input.try_recv() {
-                                Ok(packet) => batch.push(packet, now),
-                                Err(_) => break,
-                            }
-                        }
+                recv(input.doorbell()) -> ring => {
+                    if !fill(&input, &mut batch, policy.size) && ring.is_err() {
+                        input_open = false;
                     }
-                    Err(_) => input_open = false,
                 },
                 recv(pool.done()) -> done => {
                     if let Ok(done) = done {
@@ -205,7 +202,9 @@ pub fn run(
                 Err(RecvTimeoutError::Disconnected) => break,
             }
         }
-        counters.ingress_queue_depth.set(input.len() as u64);
+        let (depth, sources) = input.depth();
+        counters.ingress_queue_depth.set(depth as u64);
+        counters.queue_sources.set(sources as u64);
         if batch.due(Instant::now(), workers, input_open) {
             let id = next_id;
             next_id += 1;
@@ -219,6 +218,22 @@ pub fn run(
         }
     }
     let _ = pool.shutdown();
+}
+
+/// Moves what the fair queue gives, up to the batch's size, into the batch.
+/// Returns whether anything came.
+fn fill<K: Copy + Eq + std::hash::Hash + Ord>(
+    input: &FairReceiver<K, Packet>,
+    batch: &mut Batcher<Packet>,
+    size: usize,
+) -> bool {
+    let taken = input.take(size.saturating_sub(batch.len()));
+    let now = Instant::now();
+    let any = !taken.is_empty();
+    for packet in taken {
+        batch.push(packet, now);
+    }
+    any
 }
 
 /// Parses each packet once, drops malformed ones and duplicates, and submits
@@ -441,7 +456,10 @@ mod tests {
         let backends = (0..2).filter_map(|_| build()).collect();
         let pool = VerifyPool::start_replacing(backends, 2, &[], Some(build)).unwrap();
         let counters = Arc::new(Counters::default());
-        let (input_tx, input) = crossbeam_channel::bounded(txs.len());
+        let (input_tx, input) = crate::fair::fair_queue::<u8, Packet>(crate::fair::FairLimits {
+            capacity: txs.len(),
+            unstaked_floor: 0.2,
+        });
         let (forward, mut forwarded) = tokio::sync::mpsc::channel(txs.len());
         let policy = BatchPolicy {
             size: 16,
@@ -459,7 +477,7 @@ mod tests {
                 received: Instant::now(),
                 peer: ([127, 0, 0, 1], 9).into(),
             };
-            input_tx.send(packet).unwrap();
+            input_tx.try_push(0, crate::fair::Class::Unstaked, packet);
         }
         drop(input_tx);
         let deadline = Instant::now() + Duration::from_secs(60);
