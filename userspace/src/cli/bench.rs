@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 
-use crate::lab::{bench_pipeline, bench_sigverify, bench_xdp};
+use crate::lab::{bench_attack, bench_pipeline, bench_sigverify, bench_xdp};
 
 /// The benchmarks.
 #[derive(Debug, Subcommand)]
@@ -14,6 +14,9 @@ pub enum BenchCommand {
     /// CPU per junk packet: Rampart's XDP filter against nftables, a socket,
     /// and a bare XDP drop, on a private veth pair.
     Xdp(bench_xdp::BenchXdpArgs),
+    /// The appliance under attack: honest goodput, where each attack died,
+    /// memory and CPU, scenario by scenario.
+    Attack(bench_attack::BenchAttackArgs),
 }
 
 /// Runs one benchmark.
@@ -26,5 +29,6 @@ pub fn run(command: &BenchCommand) -> anyhow::Result<()> {
         BenchCommand::Sigverify(args) => bench_sigverify::run(args),
         BenchCommand::Pipeline(args) => bench_pipeline::run(args),
         BenchCommand::Xdp(args) => bench_xdp::run(args),
+        BenchCommand::Attack(args) => bench_attack::run(args),
     }
 }

@@ -5,10 +5,12 @@
 //!
 //! - [`loadgen`]: realistic signed transactions, a TPU client and a TPU-style sink.
 //! - [`netlab`]: namespace-and-veth networks for tests and benchmarks.
-//! - [`bench_sigverify`], [`bench_pipeline`], [`bench_xdp`]: the three benchmarks.
+//! - [`bench_sigverify`], [`bench_pipeline`], [`bench_xdp`]: the throughput benchmarks.
+//! - [`bench_attack`]: the appliance under attack, honest goodput per scenario.
 //! - [`conformance`]: `rampart verify`, verdicts for published vector sets.
 //! - [`pool_driver`]: how the benchmarks keep a verify pool busy without deadlock.
 
+pub mod bench_attack;
 pub mod bench_pipeline;
 pub mod bench_sigverify;
 pub mod bench_xdp;
