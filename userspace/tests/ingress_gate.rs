@@ -305,3 +305,136 @@ fn an_unstaked_burst_beyond_its_budget_is_slowed_not_dropped() {
     );
     runtime.block_on(server.ingress.shutdown());
 }
+
+/// Valid transactions from `seed`, one key per four.
+fn transactions(count: usize, seed: u64) -> Vec<Vec<u8>> {
+    rampart_txgen::generate(&rampart_txgen::TxSpec {
+        count,
+        message_size: 200,
+        invalid_fraction: 0.0,
+        keys: rampart_txgen::KeyMode::Shared(4),
+        seed,
+    })
+    .expect("transactions")
+    .into_iter()
+    .map(|tx| tx.bytes)
+    .collect()
+}
+
+#[test]
+fn a_full_pipeline_queue_slows_its_source_instead_of_shedding() {
+    const SENT: usize = 300;
+    let runtime = runtime();
+    // A queue of 8 in front of a batch stage taking 1 transaction every 2 ms:
+    // the sender outruns it 10 to 1 for most of the run.
+    let server = {
+        let _guard = runtime.enter();
+        start_with(
+            GateLimits::default(),
+            AdmissionLimits {
+                unstaked_tps_per_ip: 100_000,
+                ..AdmissionLimits::default()
+            },
+            8,
+        )
+    };
+    let txs = transactions(SENT, 21);
+    let Server {
+        ingress,
+        addr,
+        counters,
+        packets,
+    } = server;
+    let consumer = std::thread::spawn(move || {
+        let mut got = Vec::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while got.len() < SENT && Instant::now() < deadline {
+            got.extend(packets.take(1).into_iter().map(|p| p.bytes));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        got
+    });
+    runtime.block_on(async {
+        let client = TpuClient::new(&Identity::from_seed([0x79; 32])).expect("client");
+        let connection = client.connect(addr).await.expect("connects");
+        let sends: Vec<_> = txs
+            .iter()
+            .cloned()
+            .map(|tx| {
+                let connection = connection.clone();
+                tokio::spawn(async move { TpuClient::send(&connection, &tx).await })
+            })
+            .collect();
+        for send in sends {
+            send.await.expect("task").expect("every stream delivered");
+        }
+        wait_for(&counters, "every stream read", |c| {
+            c.entered.get() >= SENT as u64
+        })
+        .await;
+    });
+    let got = consumer.join().expect("consumer");
+    assert_eq!(
+        (
+            got.len(),
+            counters.shed_ingress.get(),
+            counters.shed_heaviest.get()
+        ),
+        (SENT, 0, 0),
+        "everything arrived, nothing shed"
+    );
+    assert!(counters.queue_waits.get() > 0, "the sender waited for room");
+    let mut sent = txs.clone();
+    sent.sort();
+    let mut got = got;
+    got.sort();
+    assert_eq!(got, sent);
+    runtime.block_on(ingress.shutdown());
+}
+
+#[test]
+fn a_client_cannot_buffer_more_than_one_transaction_per_stream() {
+    let runtime = runtime();
+    // A budget of one transaction a second: after the first, the server does
+    // not take the client's next stream for a second.
+    let server = {
+        let _guard = runtime.enter();
+        start_with(
+            GateLimits::default(),
+            AdmissionLimits {
+                unstaked_tps_per_ip: 1,
+                ..AdmissionLimits::default()
+            },
+            16,
+        )
+    };
+    let written = runtime.block_on(async {
+        let client = TpuClient::new(&Identity::from_seed([0x7a; 32])).expect("client");
+        let connection = client.connect(server.addr).await.expect("connects");
+        // The one transaction the budget allows now.
+        let tx = transactions(1, 22).remove(0);
+        TpuClient::send(&connection, &tx).await.expect("delivered");
+        // The next stream is not taken for a second; offer it a megabyte
+        // for half of that.
+        let mut stream = connection.open_uni().await.expect("stream credit");
+        let chunk = vec![0u8; 1 << 20];
+        let mut total = 0usize;
+        let _ = tokio::time::timeout(Duration::from_millis(500), async {
+            while total < chunk.len() {
+                match stream.write(&chunk[total..]).await {
+                    Ok(n) => total += n,
+                    Err(_) => break,
+                }
+            }
+        })
+        .await;
+        client.close().await;
+        total
+    });
+    // quinn's default would have taken 1.25 MB into the stream's window.
+    assert!(
+        written <= 4096,
+        "a stream took {written} bytes before the server read it (window: one 4096-byte transaction)"
+    );
+    runtime.block_on(server.ingress.shutdown());
+}
