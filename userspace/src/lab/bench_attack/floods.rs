@@ -121,62 +121,80 @@ pub(super) async fn duplicates(
     staked_flood(server, &identity, Arc::new(make), stop).await
 }
 
-/// `invalid-unstaked`: unique invalid signatures over
-/// `UNSTAKED_SOURCES × CONNECTIONS_PER_SOURCE` unstaked connections, each
-/// source its own address in 127.16.0.0/16 and its own identity.
+/// The unstaked flood's connections, made before the clock starts:
+/// `UNSTAKED_SOURCES × CONNECTIONS_PER_SOURCE` of them, each source its own
+/// address in 127.16.0.0/16 and its own identity.
+pub(super) struct UnstakedFleet {
+    clients: Vec<Client>,
+    connections: Vec<quinn::Connection>,
+    failed: u64,
+}
+
+impl UnstakedFleet {
+    /// Connects the fleet, `CONNECTING_AT_ONCE` handshakes at a time.
+    ///
+    /// # Errors
+    /// A client socket cannot be bound.
+    pub(super) async fn connect(server: std::net::SocketAddr) -> anyhow::Result<Self> {
+        let mut clients = Vec::new();
+        for source in 0..UNSTAKED_SOURCES {
+            clients.push(Arc::new(Client::new(
+                pool_ip(16, source),
+                &pool_identity(16, source),
+            )?));
+        }
+        let mut connecting = JoinSet::new();
+        let (mut connections, mut failed) = (Vec::new(), 0u64);
+        let mut take = |done: Option<Result<anyhow::Result<quinn::Connection>, _>>| match done {
+            Some(Ok(Ok(connection))) => connections.push(connection),
+            _ => failed += 1,
+        };
+        for client in &clients {
+            for _ in 0..CONNECTIONS_PER_SOURCE {
+                while connecting.len() >= CONNECTING_AT_ONCE {
+                    take(connecting.join_next().await);
+                }
+                let client = client.clone();
+                connecting.spawn(async move { client.connect(server).await });
+            }
+        }
+        while let Some(done) = connecting.join_next().await {
+            take(Some(done));
+        }
+        let clients = clients
+            .into_iter()
+            .filter_map(|c| Arc::try_unwrap(c).ok())
+            .collect();
+        Ok(UnstakedFleet {
+            clients,
+            connections,
+            failed,
+        })
+    }
+}
+
+/// `invalid-unstaked`: unique invalid signatures over every connection of
+/// the fleet until `stop`.
 pub(super) async fn invalid_unstaked(
-    server: std::net::SocketAddr,
+    fleet: UnstakedFleet,
     base: Arc<Vec<Vec<u8>>>,
     stop: Instant,
 ) -> anyhow::Result<Outcome> {
     let started = Instant::now();
-    let counter = Arc::new(AtomicU64::new(0));
-    let make: Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync> =
-        Arc::new(move |n| invalid_unique(&base, n));
-    let mut clients = Vec::new();
-    let mut floods = JoinSet::new();
-    let mut connecting = JoinSet::new();
-    let (mut connected, mut failed) = (0u64, 0u64);
-    for source in 0..UNSTAKED_SOURCES {
-        let identity = pool_identity(16, source);
-        let client = Arc::new(Client::new(pool_ip(16, source), &identity)?);
-        clients.push(client.clone());
-        for _ in 0..CONNECTIONS_PER_SOURCE {
-            while connecting.len() >= CONNECTING_AT_ONCE {
-                match connecting.join_next().await {
-                    Some(Ok(Ok(connection))) => {
-                        connected += 1;
-                        floods.spawn(flood(connection, make.clone(), counter.clone(), stop));
-                    }
-                    _ => failed += 1,
-                }
-            }
-            if Instant::now() >= stop {
-                break;
-            }
-            let client = client.clone();
-            connecting.spawn(async move { client.connect(server).await });
-        }
-    }
-    while let Some(done) = connecting.join_next().await {
-        match done {
-            Ok(Ok(connection)) => {
-                connected += 1;
-                floods.spawn(flood(connection, make.clone(), counter.clone(), stop));
-            }
-            _ => failed += 1,
-        }
-    }
-    while floods.join_next().await.is_some() {}
-    for client in &clients {
+    let connected = fleet.connections.len() as u64;
+    let offered = flood_all(
+        fleet.connections,
+        Arc::new(move |n| invalid_unique(&base, n)),
+        stop,
+    )
+    .await;
+    for client in &fleet.clients {
         client.close();
     }
-    Ok(
-        Outcome::new("transactions", counter.load(Ordering::Relaxed), started)
-            .connections(connected)
-            .note("connect_failures", failed as f64)
-            .note("sources", UNSTAKED_SOURCES as f64),
-    )
+    Ok(Outcome::new("transactions", offered, started)
+        .connections(connected)
+        .note("connect_failures", fleet.failed as f64)
+        .note("sources", UNSTAKED_SOURCES as f64))
 }
 
 /// `forged-identity`: valid transactions at `rate` from a client whose

@@ -53,6 +53,9 @@ fn runtime(threads: usize) -> anyhow::Result<Runtime> {
         .build()?)
 }
 
+/// Transactions shared between a sender task and the scenario.
+type Transactions = Arc<Vec<Vec<u8>>>;
+
 /// Who sent a transaction the sink received.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Sender {
@@ -176,7 +179,7 @@ impl<'a> Lab<'a> {
         window: Duration,
         capacity: Option<f64>,
         invalid: Arc<Vec<Vec<u8>>>,
-        (staked_txs, unstaked_txs): (Arc<Vec<Vec<u8>>>, Arc<Vec<Vec<u8>>>),
+        (staked_txs, unstaked_txs): (Transactions, Transactions),
         senders: &HashMap<[u8; 64], Sender>,
     ) -> anyhow::Result<ScenarioReport> {
         let args = self.args;
@@ -214,6 +217,14 @@ impl<'a> Lab<'a> {
                     .context("the honest unstaked client")?;
                 anyhow::Ok((staked, staked_connection, unstaked, unstaked_connection))
             })?;
+        let fleet = if name == ScenarioName::InvalidUnstaked {
+            Some(
+                self.attack_runtime
+                    .block_on(floods::UnstakedFleet::connect(server))?,
+            )
+        } else {
+            None
+        };
         let forger_txs = if name == ScenarioName::ForgedIdentity {
             Arc::new(valid_transactions(
                 (FORGER_TPS * window.as_secs_f64()) as usize,
@@ -227,7 +238,14 @@ impl<'a> Lab<'a> {
         let usage_before = child.usage()?;
         let started = Instant::now();
         let stop = started + window;
-        let attack = self.start_attack(name, server, stop, invalid, copies, forger_txs, initials);
+        let material = Material {
+            flood_base: invalid,
+            copies,
+            forger_txs,
+            initials,
+            fleet,
+        };
+        let attack = self.start_attack(name, server, stop, material);
         let (rate_staked, rate_unstaked, hard_stop) = if burst {
             (None, None, started + Duration::from_secs(120))
         } else {
@@ -311,20 +329,21 @@ impl<'a> Lab<'a> {
         }))
     }
 
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "each attack takes its own material"
-    )]
+    /// Starts attack `name` on `server`, to end at `stop`.
     fn start_attack(
         &self,
         name: ScenarioName,
         server: std::net::SocketAddr,
         stop: Instant,
-        invalid: Arc<Vec<Vec<u8>>>,
-        copies: Arc<Vec<Vec<u8>>>,
-        forger_txs: Arc<Vec<Vec<u8>>>,
-        initials: Vec<Vec<u8>>,
+        material: Material,
     ) -> Attack<'_> {
+        let Material {
+            flood_base: invalid,
+            copies,
+            forger_txs,
+            initials,
+            fleet,
+        } = material;
         let rt = &self.attack_runtime;
         let staked_key = self.staked.pubkey();
         let attacker = Identity::from_seed([0xbb; 32]);
@@ -336,7 +355,12 @@ impl<'a> Lab<'a> {
                 rt,
             ),
             ScenarioName::InvalidUnstaked => Attack::Task(
-                rt.spawn(floods::invalid_unstaked(server, invalid, stop)),
+                rt.spawn(async move {
+                    match fleet {
+                        Some(fleet) => floods::invalid_unstaked(fleet, invalid, stop).await,
+                        None => anyhow::bail!("the unstaked fleet was not connected"),
+                    }
+                }),
                 rt,
             ),
             ScenarioName::Duplicates => Attack::Task(
@@ -365,6 +389,20 @@ impl<'a> Lab<'a> {
             })),
         }
     }
+}
+
+/// What the attacks are made of, prepared before the clock starts.
+struct Material {
+    /// Valid transactions the invalid floods alter.
+    flood_base: Arc<Vec<Vec<u8>>>,
+    /// Valid transactions `duplicates` copies.
+    copies: Arc<Vec<Vec<u8>>>,
+    /// The forger's valid transactions.
+    forger_txs: Arc<Vec<Vec<u8>>>,
+    /// The Initials of `handshakes`.
+    initials: Vec<Vec<u8>>,
+    /// The connections of `invalid-unstaked`.
+    fleet: Option<floods::UnstakedFleet>,
 }
 
 /// A running attack.

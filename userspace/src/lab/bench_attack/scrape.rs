@@ -55,9 +55,18 @@ impl Scrape {
     }
 }
 
-/// Where the attack (and anything else) died: (JSON key, metric, label).
-/// Terminal counters of a transaction are marked so the balance can add them.
-const DIED: &[(&str, &str, Option<(&str, &str)>, bool)] = &[
+/// One row of [`DIED`]: JSON key, metric, the label to pick (none: the sum
+/// over labels), and whether it is a transaction's terminal counter.
+type DiedRow = (
+    &'static str,
+    &'static str,
+    Option<(&'static str, &'static str)>,
+    bool,
+);
+
+/// Where the attack (and anything else) died. Terminal counters of a
+/// transaction are marked so the balance can add them.
+const DIED: &[DiedRow] = &[
     (
         "handshake_refused_in_flight",
         "rampart_ingress_handshake_refused_total",
