@@ -3,14 +3,18 @@
 //!
 //! Under every rule (strict, zip215, zip215 amended) each signature's
 //! pass/fail comes from the hardware (the Verilator model of
-//! `rtl/verify_top.v`, driven through the [`Driver`]). The hardware's reason
-//! codes are coarser than [`SigError`] (for instance it tells no
-//! non-canonical R from a mismatched one under the strict rule), so for a
-//! signature the hardware rejects, the reason is taken from the CPU reference
-//! ([`rampart_sigverify::ed25519::verify`]); should the reference accept it,
-//! the hardware's verdict stands with its own coarse reason. Messages longer
-//! than the core's 4,096 bytes (never the case for a Solana transaction) are
-//! verified on the CPU.
+//! `rtl/verify_top.v`, driven through the [`Driver`]), and so does its
+//! reason, as the hardware's result class ([`Reasons::Hardware`], the
+//! default). The hardware's classes are coarser than [`SigError`] (it tells
+//! no non-canonical R from a mismatched one under the strict rule), and
+//! naming the exact reason takes a full CPU verification: a flood of invalid
+//! signatures would then cost the CPU as much as verifying them itself and
+//! cancel the offload. So the exact reason is computed only for a caller that
+//! asks for it ([`Reasons::Exact`]: `rampart verify`'s conformance output),
+//! from the CPU reference ([`rampart_sigverify::ed25519::verify`]); should the
+//! reference accept what the hardware rejected, the hardware's verdict stands
+//! with its own class. Messages longer than the core's 4,096 bytes (never the
+//! case for a Solana transaction) are verified on the CPU.
 //!
 //! A device that stalls or misbehaves is a device error, not a verdict: the
 //! batch it held is verified on the CPU instead, the error is reported through
@@ -32,12 +36,27 @@ pub const DEFAULT_DEPTH: usize = 32;
 /// Makes a replacement for a device that failed; `None` keeps the old one.
 pub type DeviceFactory<D> = Box<dyn FnMut() -> Option<D> + Send>;
 
+/// Where a rejected signature's reason comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reasons {
+    /// The hardware's result class: no CPU work per signature.
+    #[default]
+    Hardware,
+    /// The exact [`SigError`] the CPU reference names (one CPU verification
+    /// per rejected signature): for conformance output.
+    Exact,
+}
+
 /// A card behind the [`Driver`] as a verification backend, with the CPU
 /// backend standing by for when the card fails.
 pub struct FpgaBackend<D> {
     driver: Driver<D>,
     replace: DeviceFactory<D>,
     cpu: CpuBackend,
+    reasons: Reasons,
+    /// Signatures verified on the CPU (too long for the card, exact reasons,
+    /// a failed card's batch, an internal fault of the card).
+    cpu_verifications: u64,
     /// Signatures the hardware verified (not delegated).
     hardware_verdicts: u64,
     /// Times the card failed and was replaced.
@@ -49,16 +68,17 @@ pub struct FpgaBackend<D> {
 /// The `fpga-sim` backend: one simulated card per backend (per worker).
 pub type FpgaSimBackend = FpgaBackend<SimDevice>;
 
-/// The hardware's reason for a code, where the CPU reference does not give
-/// one.
-fn coarse_reason(code: ResultCode) -> SigError {
+/// The reason the hardware's result class names; `None` for a pass, and for
+/// the card's internal fault, which is no verdict at all.
+pub fn hardware_reason(code: ResultCode) -> Option<SigError> {
     match code {
-        ResultCode::PubkeyInvalid => SigError::PubkeyInvalid,
-        ResultCode::PubkeySmallOrder => SigError::PubkeySmallOrder,
-        ResultCode::SNonCanonical => SigError::SNonCanonical,
-        ResultCode::RSmallOrder => SigError::RSmallOrder,
-        ResultCode::RInvalid => SigError::RInvalid,
-        ResultCode::Pass | ResultCode::Equation | ResultCode::Internal => SigError::Equation,
+        ResultCode::PubkeyInvalid => Some(SigError::PubkeyInvalid),
+        ResultCode::PubkeySmallOrder => Some(SigError::PubkeySmallOrder),
+        ResultCode::SNonCanonical => Some(SigError::SNonCanonical),
+        ResultCode::RSmallOrder => Some(SigError::RSmallOrder),
+        ResultCode::RInvalid => Some(SigError::RInvalid),
+        ResultCode::Equation => Some(SigError::Equation),
+        ResultCode::Pass | ResultCode::Internal => None,
     }
 }
 
@@ -105,10 +125,24 @@ impl<D: Device> FpgaBackend<D> {
             driver: Driver::new(device, DEFAULT_DEPTH),
             replace,
             cpu: CpuBackend::new(CpuConfig::default()),
+            reasons: Reasons::Hardware,
+            cpu_verifications: 0,
             hardware_verdicts: 0,
             device_failures: 0,
             unreported: 0,
         }
+    }
+
+    /// The same backend naming rejected signatures' reasons as `reasons` says.
+    pub fn with_reasons(mut self, reasons: Reasons) -> Self {
+        self.reasons = reasons;
+        self
+    }
+
+    /// Signatures verified on the CPU: with [`Reasons::Hardware`] only those
+    /// too long for the card, and the batches of a card that failed.
+    pub fn cpu_verifications(&self) -> u64 {
+        self.cpu_verifications
     }
 
     /// Signatures whose verdict came from the hardware.
@@ -173,18 +207,29 @@ impl<D: Device + Send> Backend for FpgaBackend<D> {
         let (fits, too_long): (Vec<usize>, Vec<usize>) =
             (0..inputs.len()).partition(|&i| inputs[i].message.len() <= MAX_MESSAGE);
         for i in too_long {
+            self.cpu_verifications += 1;
             out[i] = ed25519::verify(rule, &inputs[i]);
         }
         let hw_inputs: Vec<SignatureInput<'_>> = fits.iter().map(|&i| inputs[i]).collect();
         match self.hardware_codes(rule, &hw_inputs) {
             Ok(codes) => {
                 for (&i, code) in fits.iter().zip(codes) {
-                    out[i] = if code == ResultCode::Pass {
-                        Ok(())
-                    } else {
-                        match ed25519::verify(rule, &inputs[i]) {
-                            Err(reason) => Err(reason),
-                            Ok(()) => Err(coarse_reason(code)),
+                    out[i] = match (code, hardware_reason(code), self.reasons) {
+                        (ResultCode::Pass, _, _) => Ok(()),
+                        (_, Some(class), Reasons::Hardware) => Err(class),
+                        (_, Some(class), Reasons::Exact) => {
+                            self.cpu_verifications += 1;
+                            match ed25519::verify(rule, &inputs[i]) {
+                                Err(reason) => Err(reason),
+                                Ok(()) => Err(class),
+                            }
+                        }
+                        // The card faulted on this one: no verdict from it.
+                        // The CPU judges it, and the fault is a device error.
+                        (_, None, _) => {
+                            self.unreported += 1;
+                            self.cpu_verifications += 1;
+                            ed25519::verify(rule, &inputs[i])
                         }
                     };
                 }
@@ -193,6 +238,7 @@ impl<D: Device + Send> Backend for FpgaBackend<D> {
                 // The card failed, not the signatures: the CPU judges the
                 // batch, and the failure is counted as a device error.
                 self.replace_device();
+                self.cpu_verifications += hw_inputs.len() as u64;
                 let mut verdicts = vec![Ok(()); hw_inputs.len()];
                 self.cpu.verify_signatures(rule, &hw_inputs, &mut verdicts);
                 for (&i, verdict) in fits.iter().zip(verdicts) {

@@ -12,7 +12,7 @@
 //! and byte arithmetic, not from a verifier).
 #![cfg(feature = "verilator")]
 
-use rampart_fpga::backend::FpgaSimBackend;
+use rampart_fpga::backend::{FpgaSimBackend, Reasons};
 use rampart_fpga::driver::{Driver, SimDevice};
 use rampart_fpga::microcode::ResultCode;
 use rampart_sigverify::backend::{Backend, CpuBackend, CpuConfig};
@@ -251,14 +251,17 @@ fn long_differential_run() {
 }
 
 /// The backend's pass/fail against the oracles, its reasons against
-/// [`Facts`], and its verdicts, reasons included, against the CPU backend.
+/// [`Facts`], and, asked for exact reasons, its verdicts, reasons included,
+/// against the CPU backend.
 #[test]
 fn backend_matches_the_oracles_and_the_cpu_backend() {
     let mut rng = Rng(0xbac0);
     let cases = cases::generate_with(&mut rng, 96, MessageLengths::Long);
     let inputs: Vec<_> = cases.iter().map(Case::input).collect();
     let mut cpu = CpuBackend::new(CpuConfig::default());
-    let mut fpga = FpgaSimBackend::try_new().expect("simulated card");
+    let mut fpga = FpgaSimBackend::try_new()
+        .expect("simulated card")
+        .with_reasons(Reasons::Exact);
     for rule in Rule::ALL {
         let mut want = vec![Ok(()); inputs.len()];
         let mut got = vec![Ok(()); inputs.len()];
@@ -288,6 +291,60 @@ fn backend_matches_the_oracles_and_the_cpu_backend() {
     // Every rule went through the simulated card.
     assert_eq!(fpga.hardware_verdicts(), 3 * inputs.len() as u64);
     assert_eq!(fpga.name(), "fpga-sim");
+}
+
+/// By default a rejected signature's reason is the hardware's class, and no
+/// signature the card judged is verified again on the CPU: a flood of invalid
+/// signatures costs the CPU nothing (it used to cost one full verification
+/// each, cancelling the offload).
+#[test]
+fn the_hardware_class_is_the_verdict_and_costs_no_cpu_verification() {
+    let mut rng = Rng(0xc1a5);
+    let cases = cases::generate_with(&mut rng, 96, MessageLengths::Short);
+    let inputs: Vec<_> = cases.iter().map(Case::input).collect();
+    let mut cpu = CpuBackend::new(CpuConfig::default());
+    let mut fpga = FpgaSimBackend::try_new().expect("simulated card");
+    let mut rejected = 0;
+    for rule in Rule::ALL {
+        let mut want = vec![Ok(()); inputs.len()];
+        let mut got = vec![Ok(()); inputs.len()];
+        cpu.verify_signatures(rule, &inputs, &mut want);
+        fpga.verify_signatures(rule, &inputs, &mut got);
+        for (i, ((case, verdict), exact)) in cases.iter().zip(&got).zip(&want).enumerate() {
+            assert_eq!(
+                verdict.is_ok(),
+                exact.is_ok(),
+                "{rule} case {i} ({}): pass/fail as the CPU's",
+                case.note
+            );
+            if let Err(class) = verdict {
+                rejected += 1;
+                assert!(
+                    class_reasons(*class)
+                        .iter()
+                        .any(|&reason| Facts::of(case).supports(rule, reason)),
+                    "{rule} case {i} ({}): class {class:?} names nothing true of the case",
+                    case.note
+                );
+            }
+        }
+    }
+    assert!(rejected > 50, "the mix has rejections: {rejected}");
+    assert_eq!(
+        fpga.cpu_verifications(),
+        0,
+        "no CPU verification behind the card"
+    );
+    assert_eq!(fpga.hardware_verdicts(), 3 * inputs.len() as u64);
+}
+
+/// The reasons a hardware class the backend reports stands for.
+fn class_reasons(class: SigError) -> Vec<SigError> {
+    match class {
+        SigError::PubkeyInvalid => code_reasons(ResultCode::PubkeyInvalid).to_vec(),
+        SigError::RInvalid => code_reasons(ResultCode::RInvalid).to_vec(),
+        other => vec![other],
+    }
 }
 
 #[test]

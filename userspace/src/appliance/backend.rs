@@ -14,6 +14,10 @@ pub struct BackendSpec {
     pub max_rlc_batch: usize,
     /// Let the CPU backend size its batches from the failure rate it sees.
     pub adaptive: bool,
+    /// Name every rejected signature's exact reason, even where that costs a
+    /// CPU verification behind a card (`rampart verify`); otherwise a card's
+    /// own result class stands.
+    pub exact_reasons: bool,
 }
 
 /// A backend that cannot be built here.
@@ -56,17 +60,23 @@ pub fn make_backend(spec: &BackendSpec) -> Result<Box<dyn Backend>, BackendError
                 engine: spec.engine,
             })))
         }
-        BackendKind::FpgaSim => fpga_sim(),
+        BackendKind::FpgaSim => fpga_sim(spec.exact_reasons),
     }
 }
 
 #[cfg(feature = "fpga-sim")]
-fn fpga_sim() -> Result<Box<dyn Backend>, BackendError> {
-    Ok(Box::new(rampart_fpga::backend::FpgaSimBackend::try_new()?))
+fn fpga_sim(exact_reasons: bool) -> Result<Box<dyn Backend>, BackendError> {
+    use rampart_fpga::backend::{FpgaSimBackend, Reasons};
+    let reasons = if exact_reasons {
+        Reasons::Exact
+    } else {
+        Reasons::Hardware
+    };
+    Ok(Box::new(FpgaSimBackend::try_new()?.with_reasons(reasons)))
 }
 
 #[cfg(not(feature = "fpga-sim"))]
-fn fpga_sim() -> Result<Box<dyn Backend>, BackendError> {
+fn fpga_sim(_exact_reasons: bool) -> Result<Box<dyn Backend>, BackendError> {
     Err(BackendError::FpgaSimNotBuilt)
 }
 

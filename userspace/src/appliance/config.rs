@@ -281,6 +281,7 @@ impl PipelineConfig {
             engine: self.engine,
             max_rlc_batch: self.max_rlc_batch,
             adaptive: true,
+            exact_reasons: false,
         }
     }
 }

@@ -44,6 +44,8 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<()> {
         engine: EngineChoice::Auto,
         max_rlc_batch: conformance::BATCH,
         adaptive: true,
+        // Conformance output names each rejection's exact reason.
+        exact_reasons: true,
     })?;
     let reader: Box<dyn BufRead> = if args.input.as_os_str() == "-" {
         Box::new(BufReader::new(io::stdin().lock()))

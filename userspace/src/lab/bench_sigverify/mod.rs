@@ -90,6 +90,7 @@ impl BenchArgs {
             engine: self.engine,
             max_rlc_batch: self.batch,
             adaptive: !self.fixed_batch,
+            exact_reasons: false,
         }
     }
 }
