@@ -21,11 +21,14 @@
 //! shares go to whoever has work (the scheduler never idles with work
 //! queued).
 //!
-//! When the queue is full, the lane furthest ahead of its share (the largest
-//! finish tag) loses its newest item to make room — in the pool, the newest
-//! of the source furthest ahead inside it — unless the newcomer would itself
-//! be the one furthest ahead, in which case it is refused and its sender
-//! waits ([`Push::Full`]).
+//! Bounds: a source holds at most its share of half the queue (its lane's
+//! weight among the backlogged lanes; in the pool, an equal part of the
+//! pool's); beyond that it is refused and its sender waits ([`Push::Full`]):
+//! ingress stops reading it, so a burst is slowed through stream credit, not
+//! shed. The other half is room for sources that appear meanwhile. Only when
+//! that is not enough (the pool at its part, or the whole queue full) is room
+//! made by shedding: the newest item of whoever is furthest ahead of its
+//! share (the largest finish tag), never of the newcomer.
 
 use std::{
     cmp::{Ordering, Reverse},
@@ -60,8 +63,9 @@ pub enum Push<T> {
     /// Queued, after shedding this item of the source furthest ahead of its
     /// share (the caller counts it).
     QueuedShedding(T),
-    /// Not queued: the queue is full and this source is the one furthest
-    /// ahead of its share. The item comes back; the caller waits for room.
+    /// Not queued: the source holds its share of the queue already (or the
+    /// queue is full and it is the one furthest ahead of its share). The item
+    /// comes back; the caller waits for room.
     Full(T),
 }
 
@@ -106,6 +110,10 @@ struct Tags<L> {
     fronts: BinaryHeap<Reverse<(Tag, u64, L)>>,
     /// Each backlogged lane by the finish tag of its newest item.
     heaviest: BTreeSet<(Tag, L)>,
+    /// Each backlogged lane's weight (as of its first queued item), and
+    /// their sum: what a lane's share of the queue is reckoned against.
+    weights: HashMap<L, f64>,
+    active_weight: f64,
     virtual_time: f64,
     len: usize,
     seq: u64,
@@ -117,9 +125,35 @@ impl<L: Copy + Eq + Hash + Ord> Tags<L> {
             lanes: HashMap::new(),
             fronts: BinaryHeap::new(),
             heaviest: BTreeSet::new(),
+            weights: HashMap::new(),
+            active_weight: 0.0,
             virtual_time: 0.0,
             len: 0,
             seq: 0,
+        }
+    }
+
+    /// Items `lane` has queued.
+    fn queued(&self, lane: &L) -> usize {
+        self.lanes.get(lane).map_or(0, VecDeque::len)
+    }
+
+    /// `lane`'s share of all backlogged lanes' weight, counting it in at
+    /// `weight` if it has nothing queued yet.
+    fn share(&self, lane: &L, weight: f64) -> f64 {
+        match self.weights.get(lane) {
+            Some(&own) => own / self.active_weight.max(own),
+            None => weight / (self.active_weight + weight),
+        }
+    }
+
+    fn forget_lane(&mut self, lane: &L) {
+        self.lanes.remove(lane);
+        if let Some(weight) = self.weights.remove(lane) {
+            self.active_weight = (self.active_weight - weight).max(0.0);
+        }
+        if self.lanes.is_empty() {
+            self.active_weight = 0.0;
         }
     }
 
@@ -167,6 +201,8 @@ impl<L: Copy + Eq + Hash + Ord> Tags<L> {
             None => {
                 self.fronts.push(Reverse((Tag(start), stamp.seq, lane)));
                 self.lanes.insert(lane, VecDeque::from([stamp]));
+                self.weights.insert(lane, weight);
+                self.active_weight += weight;
             }
         }
         self.heaviest.insert((Tag(finish), lane));
@@ -188,9 +224,7 @@ impl<L: Copy + Eq + Hash + Ord> Tags<L> {
                 self.heaviest.insert((Tag(newest.finish), lane));
             }
             // Its entry in `fronts` is now stale; pops skip it.
-            None => {
-                self.lanes.remove(&lane);
-            }
+            None => self.forget_lane(&lane),
         }
     }
 
@@ -212,8 +246,8 @@ impl<L: Copy + Eq + Hash + Ord> Tags<L> {
                 Some(next) => self.fronts.push(Reverse((Tag(next.start), next.seq, lane))),
                 // It was also the newest.
                 None => {
-                    self.lanes.remove(&lane);
                     self.heaviest.remove(&(Tag(popped.finish), lane));
+                    self.forget_lane(&lane);
                 }
             }
             if self.len == 0 {
@@ -246,6 +280,20 @@ impl<L: Copy + Eq + Hash + Ord> Tags<L> {
             }
         }
     }
+}
+
+/// What a push may do (see [`FairSchedule::admission`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    /// The source holds its share, or nobody is further ahead: it waits.
+    Wait,
+    /// There is room.
+    Queue,
+    /// The pool is at its part: an unstaked source further ahead loses its
+    /// newest item.
+    ShedInPool,
+    /// The queue is full: the lane furthest ahead loses its newest item.
+    ShedHeaviest,
 }
 
 /// A top-level lane: one staked identity, or the pool of unstaked sources.
@@ -313,34 +361,60 @@ impl<K: Copy + Eq + Hash + Ord, T> FairSchedule<K, T> {
         }
     }
 
-    /// Whether a push from `source` would be queued now (there is room, or
-    /// another source is further ahead of its share and would be shed).
-    pub fn has_room(&self, source: &K, class: Class) -> bool {
-        if self.len() < self.limits.capacity {
-            return true;
-        }
+    /// What a push from `source` may do now.
+    ///
+    /// A source is not queued beyond its share of the queue: half the
+    /// capacity split among the backlogged lanes by weight, and the pool's
+    /// part among its sources equally. A source at its share waits (is not
+    /// read) until it drains; the half left over is room for sources that
+    /// appear meanwhile, so that a lone burst is slowed, never shed. Past
+    /// that, room is made by shedding whoever is furthest ahead of its share:
+    /// inside the pool when the pool is at its part, else over all lanes when
+    /// the whole queue is full.
+    fn admission(&self, source: &K, class: Class) -> Admission {
         let (lane, weight) = self.lane(*source, class);
-        if self.top.behind_heaviest(&lane, weight) {
-            return true;
+        let min_hold = (self.limits.capacity / 64).max(1);
+        let half = self.limits.capacity as f64 / 2.0;
+        let lane_part = ((half * self.top.share(&lane, weight)) as usize).max(min_hold);
+        if lane == Lane::Pool {
+            let own = ((lane_part as f64 * self.pool.share(source, 1.0)) as usize).max(min_hold);
+            if self.pool.queued(source) >= own {
+                return Admission::Wait;
+            }
+            if self.top.queued(&lane) >= lane_part {
+                return if self.pool.behind_heaviest(source, 1.0) {
+                    Admission::ShedInPool
+                } else {
+                    Admission::Wait
+                };
+            }
+        } else if self.top.queued(&lane) >= lane_part {
+            return Admission::Wait;
         }
-        // The pool is the heaviest lane: an unstaked source behind the
-        // pool's heaviest source takes that one's place.
-        lane == Lane::Pool
-            && self.top.heaviest().is_some_and(|(l, _)| l == Lane::Pool)
-            && self.pool.behind_heaviest(source, 1.0)
+        if self.len() < self.limits.capacity {
+            Admission::Queue
+        } else if self.top.behind_heaviest(&lane, weight) {
+            Admission::ShedHeaviest
+        } else {
+            Admission::Wait
+        }
     }
 
-    /// Queues `item` from `source`, shedding the newest item of the source
-    /// furthest ahead of its share if the queue is full and that is not
-    /// `source`.
+    /// Whether a push from `source` would be queued now.
+    pub fn has_room(&self, source: &K, class: Class) -> bool {
+        self.admission(source, class) != Admission::Wait
+    }
+
+    /// Queues `item` from `source` unless it holds its share already (see
+    /// [`FairSchedule::has_room`]), shedding the newest item of the source
+    /// furthest ahead of its share if that is what makes room.
     pub fn push(&mut self, source: K, class: Class, item: T) -> Push<T> {
-        let mut shed = None;
-        if self.len() >= self.limits.capacity {
-            if !self.has_room(&source, class) {
-                return Push::Full(item);
-            }
-            shed = self.shed_heaviest();
-        }
+        let shed = match self.admission(&source, class) {
+            Admission::Wait => return Push::Full(item),
+            Admission::Queue => None,
+            Admission::ShedInPool => self.shed_in_pool(),
+            Admission::ShedHeaviest => self.shed_heaviest(),
+        };
         let (lane, weight) = self.lane(source, class);
         self.top.push(lane, weight);
         if lane == Lane::Pool {
@@ -354,6 +428,15 @@ impl<K: Copy + Eq + Hash + Ord, T> FairSchedule<K, T> {
             Some(item) => Push::QueuedShedding(item),
             None => Push::Queued,
         }
+    }
+
+    /// Drops the newest item of the unstaked source furthest ahead of its
+    /// share of the pool.
+    fn shed_in_pool(&mut self) -> Option<T> {
+        let (source, _) = self.pool.heaviest()?;
+        self.top.shed_newest(Lane::Pool);
+        self.pool.shed_newest(source);
+        self.take_item((source, false), |queue| queue.pop_back())
     }
 
     /// Drops the newest item of the source furthest ahead of its share.
@@ -493,23 +576,48 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_burst_holds_half_the_queue_and_waits_never_shed() {
+        let mut s = schedule(10);
+        let mut queued = 0;
+        while let Push::Queued = s.push(1, Class::Staked(0.5), (1, queued)) {
+            queued += 1;
+        }
+        assert_eq!(queued, 5, "half the queue");
+        assert!(!s.has_room(&1, Class::Staked(0.5)));
+        // Another source finds room without shedding anything.
+        assert_eq!(s.push(2, Class::Unstaked, (2, 0)), Push::Queued);
+        assert_eq!(s.push(3, Class::Staked(0.1), (3, 0)), Push::Queued);
+        // Taking one of the burst's gives it no room while its share shrank.
+        s.pop();
+        assert!(!s.has_room(&1, Class::Staked(0.5)));
+        // Drained below its share, it is read again.
+        while s.pop().is_some() {}
+        assert!(s.has_room(&1, Class::Staked(0.5)));
+    }
+
+    #[test]
     fn a_full_queue_sheds_the_heaviest_source_newest_first() {
         let mut s = schedule(10);
-        for i in 0..9 {
+        for i in 0..5 {
             s.push(1, Class::Staked(0.5), (1, i));
         }
-        s.push(2, Class::Staked(0.5), (2, 0));
+        // Five more staked sources, one item each (each at its share).
+        for source in 2..=6 {
+            assert_eq!(
+                s.push(source, Class::Staked(0.5), (source, 0)),
+                Push::Queued
+            );
+        }
         assert_eq!(s.len(), 10);
-        // Source 2 is behind its share: its push sheds source 1's newest.
+        // A seventh is behind source 1, the furthest ahead: it sheds that
+        // one's newest.
         assert_eq!(
-            s.push(2, Class::Staked(0.5), (2, 1)),
-            Push::QueuedShedding((1, 8))
+            s.push(7, Class::Staked(0.5), (7, 0)),
+            Push::QueuedShedding((1, 4))
         );
         assert_eq!(s.len(), 10);
-        // Source 1 is the heaviest: its own push is refused, nothing shed.
+        // Source 1 itself waits; nothing is shed for it.
         assert_eq!(s.push(1, Class::Staked(0.5), (1, 9)), Push::Full((1, 9)));
-        assert!(!s.has_room(&1, Class::Staked(0.5)));
-        assert!(s.has_room(&3, Class::Unstaked));
         assert_eq!(s.len(), 10);
     }
 
@@ -532,23 +640,30 @@ mod tests {
 
     #[test]
     fn an_unstaked_flood_sheds_itself_not_an_honest_unstaked_source() {
-        let mut s = schedule(100);
-        for i in 0..100 {
-            s.push(10 + i % 50, Class::Unstaked, (10 + i % 50, i));
+        let mut s = schedule(128);
+        // Fifty flooding sources fill the pool's part (half the queue).
+        let mut refused = 0;
+        for i in 0..500 {
+            let source = 10 + i % 50;
+            if let Push::Full(_) = s.push(source, Class::Unstaked, (source, i)) {
+                refused += 1;
+            }
         }
-        // The honest unstaked source is behind every flooding source in the
-        // pool: it takes a flooder's place.
+        assert_eq!(s.len(), 64, "the pool holds half the queue");
+        assert!(refused > 0);
+        // The honest unstaked source is behind every flooding source: it
+        // takes the place of the one furthest ahead.
         assert!(matches!(
             s.push(1, Class::Unstaked, (1, 0)),
             Push::QueuedShedding((flooder, _)) if flooder >= 10
         ));
-        // A flooder at the pool's front of the line is refused instead.
+        assert_eq!(s.len(), 64);
+        // Whoever is furthest ahead in the pool now waits instead.
         let heaviest = s.pool.heaviest().map(|(k, _)| k).unwrap_or_default();
         assert!(matches!(
             s.push(heaviest, Class::Unstaked, (heaviest, 999)),
             Push::Full(_)
         ));
-        assert_eq!(s.len(), 100);
     }
 
     #[test]

@@ -92,6 +92,9 @@ pub(super) async fn run(
             _ = tick.tick() => shell.housekeep(Instant::now(), latency),
         }
         shell.step(Instant::now());
+        // The batch stage sets the gauge as it fills the queue; taking from
+        // it is only seen here.
+        counters.forward_queue_depth.set(input.len() as u64);
         if !open && shell.idle() {
             break;
         }

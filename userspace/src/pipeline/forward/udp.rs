@@ -29,6 +29,7 @@ pub(super) async fn run(
     };
     let max_age = config.max_age();
     while let Some(packet) = input.recv().await {
+        counters.forward_queue_depth.set(input.len() as u64);
         if is_expired(packet.received, Instant::now(), max_age) {
             counters.forward_expired.inc();
             continue;
