@@ -80,12 +80,14 @@ pub(super) fn phase(
     // transaction the ingress acknowledged.
     let sent_at: Arc<std::sync::Mutex<HashMap<usize, Instant>>> = Arc::default();
     let started = Instant::now();
-    runtime.block_on(async {
+    let (client, connections) = runtime.block_on(async {
         let client = TpuClient::new(&client_identity)?;
         let mut tasks = Vec::new();
+        let mut connections = Vec::new();
         let per_connection_rate = rate.map(|r| r / args.connections.max(1) as f64);
         for c in 0..args.connections.max(1) {
             let connection = client.connect(ingress).await?;
+            connections.push(connection.clone());
             let (sent, sent_at) = (sent.clone(), sent_at.clone());
             let wire: Vec<(usize, Vec<u8>)> = wire
                 .iter()
@@ -126,16 +128,26 @@ pub(super) fn phase(
         for task in tasks {
             let _ = task.await;
         }
-        client.close().await;
-        anyhow::Ok(())
+        // Dropping every handle of a connection closes it: the handles are
+        // kept until the drain is over.
+        anyhow::Ok((client, connections))
     })?;
     let sending = started.elapsed();
     let offered = sent.load(Ordering::Relaxed);
-    // Drain: wait until every transaction that entered is accounted for.
+    // Drain with the connections open, as a real client keeps them (Agave's
+    // does): an acknowledged stream the appliance is still holding back for
+    // stream credit is read once the backlog clears, and would be lost if
+    // the client closed now. Then wait until every transaction that entered
+    // is accounted for.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline && counters.terminal_total() < counters.entered.get() {
+    while Instant::now() < deadline
+        && (counters.entered.get() < offered
+            || counters.terminal_total() < counters.entered.get())
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
+    drop(connections);
+    runtime.block_on(client.close());
     std::thread::sleep(Duration::from_millis(200));
     let forwarded_at_end = sink.received();
     let appliance_latency = (
@@ -209,3 +221,4 @@ pub(super) fn phase(
         malformed: counters.malformed_total(),
     })
 }
+
