@@ -155,10 +155,15 @@ pub fn run<K: Copy + Eq + std::hash::Hash + Ord>(
     policy: BatchPolicy,
     counters: Arc<Counters>,
 ) {
+    // No batch waits in a busy worker's queue: what arrives meanwhile stays
+    // here (and in the fair queue, in fair order) and goes whole to the next
+    // idle worker. A queued batch used to add a second batch's verification
+    // to the latency of everything behind it (bench pipeline at half load,
+    // one worker: p99 at the sink 2.4-4.3 ms before, 1.6-3.0 ms after).
     let mut workers = Workers {
         in_flight: 0,
         threads: pool.threads(),
-        max_in_flight: pool.threads() * 2,
+        max_in_flight: pool.threads(),
     };
     let mut latency = LatencyHistogram::new(Instant::now());
     let mut batch = Batcher::new(policy.size, policy.delay, Instant::now());
@@ -456,8 +461,9 @@ mod tests {
         let backends = (0..2).filter_map(|_| build()).collect();
         let pool = VerifyPool::start_replacing(backends, 2, &[], Some(build)).unwrap();
         let counters = Arc::new(Counters::default());
+        // One source holds at most half the queue.
         let (input_tx, input) = crate::fair::fair_queue::<u8, Packet>(crate::fair::FairLimits {
-            capacity: txs.len(),
+            capacity: 2 * txs.len(),
             unstaked_floor: 0.2,
         });
         let (forward, mut forwarded) = tokio::sync::mpsc::channel(txs.len());
@@ -477,7 +483,10 @@ mod tests {
                 received: Instant::now(),
                 peer: ([127, 0, 0, 1], 9).into(),
             };
-            input_tx.try_push(0, crate::fair::Class::Unstaked, packet);
+            assert!(matches!(
+                input_tx.try_push(0, crate::fair::Class::Unstaked, packet),
+                crate::fair::Push::Queued
+            ));
         }
         drop(input_tx);
         let deadline = Instant::now() + Duration::from_secs(60);
