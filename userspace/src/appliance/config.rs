@@ -233,7 +233,8 @@ pub struct PipelineConfig {
     pub dedup_window_ms: u64,
     /// Signatures remembered per window at most (bounded memory).
     pub dedup_capacity: usize,
-    /// Verify worker threads (default: every core).
+    /// Verify worker threads (default: every core but one, pinned to the
+    /// last cores; the first is the network's).
     pub verify_threads: Option<usize>,
     /// `strict`, `zip215` or `zip215-amended`.
     #[serde(deserialize_with = "from_str")]

@@ -105,7 +105,7 @@ impl Appliance {
         let threads = config
             .pipeline
             .verify_threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
+            .unwrap_or_else(default_verify_threads)
             .max(1);
         let spec = config.pipeline.backend();
         let backends = (0..threads)
@@ -323,6 +323,15 @@ impl Appliance {
             metrics.stop();
         }
     }
+}
+
+/// Verify workers when the configuration names none: every core but one,
+/// which is left to the network runtimes, the batch stage and the forwarder
+/// (at least one worker). With a worker on every core nothing could be
+/// pinned, and the network thread would compete with every worker.
+pub fn default_verify_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    cores.saturating_sub(1).max(1)
 }
 
 /// The cores verify workers are pinned to (the benchmarks pin alike): the

@@ -342,27 +342,31 @@ impl Drop for InFlight {
 async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
     let peer = connection.remote_address();
     let identity = peer_pubkey(&connection);
-    let ticket = {
+    let (decision, evicted) = {
         let Ok(mut admission) = shared.admission.lock() else {
             return;
         };
         if let Ok(stakes) = shared.stakes.read() {
             admission.set_stakes(stakes.clone());
         }
-        admission.admit(peer.ip(), identity, Instant::now())
+        let decision = admission.admit(peer.ip(), identity, Instant::now());
+        // Recorded as live before the admission lock is released (lock order:
+        // admission, then live), so that an eviction another connection's
+        // admission decides always finds it to close.
+        let evicted = match &decision {
+            Ok(admitted) => shared.live.lock().ok().and_then(|mut live| {
+                live.insert(admitted.ticket.id, connection.clone());
+                admitted.evicted.and_then(|victim| live.remove(&victim))
+            }),
+            Err(_) => None,
+        };
+        (decision, evicted)
     };
-    let ticket = match ticket {
+    let ticket = match decision {
         Ok(admitted) => {
-            if let Some(victim) = admitted.evicted {
-                let evicted = shared
-                    .live
-                    .lock()
-                    .ok()
-                    .and_then(|mut live| live.remove(&victim));
-                if let Some(evicted) = evicted {
-                    shared.counters.connections_evicted.inc();
-                    evicted.close(VarInt::from_u32(close_code::DROPPED), b"evicted");
-                }
+            if let Some(evicted) = evicted {
+                shared.counters.connections_evicted.inc();
+                evicted.close(VarInt::from_u32(close_code::DROPPED), b"evicted");
             }
             admitted.ticket
         }
@@ -378,9 +382,6 @@ async fn serve_connection(connection: quinn::Connection, shared: Arc<Shared>) {
     };
     shared.counters.connections_accepted.inc();
     shared.counters.connections_open.add(1);
-    if let Ok(mut live) = shared.live.lock() {
-        live.insert(ticket.id, connection.clone());
-    }
     connection.set_max_concurrent_uni_streams(VarInt::from_u32(ticket.max_streams));
     connection.set_receive_window(connection_window(
         ticket.max_streams,

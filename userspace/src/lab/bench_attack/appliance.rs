@@ -29,7 +29,7 @@ pub(super) struct ChildSettings {
     pub stakes: Vec<([u8; 32], u64)>,
     /// `pipeline.engine`.
     pub engine: EngineChoice,
-    /// `pipeline.verify_threads`; none: the appliance's default (every core).
+    /// `pipeline.verify_threads`; none: the appliance's default (every core but one).
     pub verify_threads: Option<usize>,
 }
 

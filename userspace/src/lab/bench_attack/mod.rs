@@ -109,7 +109,7 @@ pub struct BenchAttackArgs {
     /// flood can reach 10x the verify capacity.
     #[arg(long, default_value = "auto")]
     engine: EngineChoice,
-    /// The appliance's verify workers (default: every core, as in production).
+    /// The appliance's verify workers (default: every core but one, as in production).
     #[arg(long)]
     verify_threads: Option<usize>,
     /// The honest staked client's rate, transactions per second.

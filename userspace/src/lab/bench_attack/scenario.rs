@@ -84,7 +84,7 @@ impl<'a> Lab<'a> {
     pub(super) fn verify_threads(&self) -> usize {
         self.args
             .verify_threads
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+            .unwrap_or_else(crate::appliance::default_verify_threads)
     }
 
     /// The verify capacity on the flood's transactions, measured once.
