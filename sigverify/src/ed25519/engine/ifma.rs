@@ -4,7 +4,7 @@
 
 use core::arch::x86_64::*;
 
-use super::field_ifma::{lane_mask, Fe4};
+use super::field_ifma::{lane_mask, Fe4, LANES};
 
 super::point::define_points!("avx512ifma,avx512vl,avx512dq,avx2");
 super::kernel::define_kernels!("avx512ifma,avx512vl,avx512dq,avx2");
@@ -98,7 +98,10 @@ mod profile {
         for _ in 0..ITERS {
             black_box(black_box(a).is_small_order_lanes());
         }
-        out.push(("small-order test (A; same again for R')", ns_per_sig(t, ITERS)));
+        out.push((
+            "small-order test (A; same again for R')",
+            ns_per_sig(t, ITERS),
+        ));
 
         let t = Instant::now();
         for _ in 0..ITERS {
@@ -132,7 +135,10 @@ mod profile {
         let t = Instant::now();
         for _ in 0..iters {
             for w in 0..64 {
-                black_box(select_cached(black_box(&tables), lanes.map(|l| l.k_digits[w])));
+                black_box(select_cached(
+                    black_box(&tables),
+                    lanes.map(|l| l.k_digits[w]),
+                ));
             }
         }
         out.push(("  of which select/transpose/negate", ns_per_sig(t, iters)));
@@ -169,7 +175,7 @@ mod profile {
 
         let t = Instant::now();
         for _ in 0..iters {
-            black_box(verify4(black_box(lanes)));
+            black_box(verify_lanes(black_box(lanes)));
         }
         out.push(("whole verify4 (no sha512, no prep)", ns_per_sig(t, iters)));
         out
