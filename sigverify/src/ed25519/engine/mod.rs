@@ -1,7 +1,9 @@
 //! Rampart's own ed25519 engine: four signatures at once, one per 64-bit lane
 //! of a 256-bit vector, each judged on its own under the selected rule.
 //!
-//! Two field backends share every line above the field:
+//! Three field backends share every line above the field:
+//! - [`EngineKind::Ifma512`] — radix 2^51 on AVX-512 IFMA at 512-bit width,
+//!   eight signatures per run (`field_ifma512`, instantiated in `ifma512`);
 //! - [`EngineKind::Ifma`] — radix 2^51 on AVX-512 IFMA 52-bit
 //!   multiply-accumulates (`vpmadd52luq`/`vpmadd52huq`) at 256-bit width;
 //! - [`EngineKind::Avx2`] — radix 2^25.5 on AVX2 `vpmuludq`, for CPUs without
@@ -140,7 +142,7 @@ impl Engine {
     ///
     /// Measured (docs/sigverify-engine.md), strict, one core: on an Intel Xeon
     /// of the Sapphire Rapids generation 8 lanes at 512-bit beat 4 at 256-bit
-    /// by ~1.6×; on AMD Zen 4, where `vpmadd52luq zmm` issues at half the rate
+    /// by 1.4–1.6× (docs/sigverify-engine.md); on AMD Zen 4, where `vpmadd52luq zmm` issues at half the rate
     /// of `ymm`, 256-bit IFMA ~41 K cycles per signature, AVX2 ~90–105 K, the
     /// scalar path ~166 K.
     pub fn detect() -> Option<Engine> {
