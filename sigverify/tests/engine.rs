@@ -82,9 +82,9 @@ fn cofactored_rules_match() {
     let cases = generate(&mut rng, 1500);
     for rule in [Rule::Zip215, Rule::Zip215Amended] {
         assert_eq!(mismatches_under(test, rule, &cases), 0, "{rule}");
-        for len in 1..=9 {
+        for len in 1..=17 {
             assert_eq!(
-                mismatches_under(test, rule, &cases[len * 7..len * 8]),
+                mismatches_under(test, rule, &cases[len * 17..len * 18]),
                 0,
                 "{rule} length {len}"
             );
@@ -92,8 +92,8 @@ fn cofactored_rules_match() {
     }
 }
 
-/// Every valid/invalid pattern over the four lanes, with each kind of invalid
-/// case in each position, and slices of every length up to 9 (spare lanes).
+/// Every valid/invalid pattern over eight lanes, with invalid cases of every
+/// kind in each position, and slices of every length up to 17 (spare lanes).
 #[test]
 fn lanes_mixing_valid_and_invalid_in_every_position() {
     let test = "lanes_mixing_valid_and_invalid_in_every_position";
@@ -103,10 +103,12 @@ fn lanes_mixing_valid_and_invalid_in_every_position() {
         .filter(|case| !oracle(Rule::Strict, case))
         .collect();
     assert!(pool.len() > 100);
+    // Every pattern over eight lanes: one run of the 8-lane backend, two of
+    // the 4-lane ones.
     let mut cases = Vec::new();
-    for (n, bad) in pool.iter().enumerate() {
-        let pattern = n % 16;
-        for lane in 0..4 {
+    for pattern in 0..256usize {
+        let bad = &pool[pattern % pool.len()];
+        for lane in 0..8 {
             if pattern & (1 << lane) != 0 {
                 cases.push(bad.clone());
             } else {
@@ -115,7 +117,7 @@ fn lanes_mixing_valid_and_invalid_in_every_position() {
         }
     }
     assert_eq!(mismatches(test, &cases), 0);
-    for len in 1..=9 {
+    for len in 1..=17 {
         let start = rng.below((cases.len() - len) as u64) as usize;
         assert_eq!(
             mismatches(test, &cases[start..start + len]),

@@ -18,10 +18,13 @@ use crate::{
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum EngineChoice {
     /// Rampart's vector engine on its fastest backend the CPU has (AVX-512
-    /// IFMA, else AVX2), the scalar and batch paths on CPUs with neither.
+    /// IFMA at the width the core runs best, else AVX2), the scalar and batch
+    /// paths on CPUs with neither.
     #[default]
     Auto,
-    /// The IFMA backend of the engine.
+    /// The IFMA backend of the engine at 512-bit width, eight lanes.
+    Ifma512,
+    /// The IFMA backend of the engine at 256-bit width, four lanes.
     Ifma,
     /// The AVX2 backend of the engine (what `auto` picks without IFMA).
     Avx2,
@@ -32,8 +35,9 @@ pub enum EngineChoice {
 
 impl EngineChoice {
     /// Every choice, by command-line name.
-    pub const ALL: [EngineChoice; 4] = [
+    pub const ALL: [EngineChoice; 5] = [
         EngineChoice::Auto,
+        EngineChoice::Ifma512,
         EngineChoice::Ifma,
         EngineChoice::Avx2,
         EngineChoice::Off,
@@ -43,13 +47,14 @@ impl EngineChoice {
     pub fn label(self) -> &'static str {
         match self {
             EngineChoice::Auto => "auto",
+            EngineChoice::Ifma512 => "ifma512",
             EngineChoice::Ifma => "ifma",
             EngineChoice::Avx2 => "avx2",
             EngineChoice::Off => "off",
         }
     }
 
-    /// What this choice runs on this CPU: `ifma`, `avx2` or `scalar`; `None`
+    /// What this choice runs on this CPU: `ifma512`, `ifma`, `avx2` or `scalar`; `None`
     /// when a named backend is not supported here.
     pub fn resolve(self) -> Option<&'static str> {
         #[cfg(target_arch = "x86_64")]
@@ -73,6 +78,7 @@ impl EngineChoice {
     fn engine(self) -> Option<Engine> {
         match self {
             EngineChoice::Auto => Engine::detect(),
+            EngineChoice::Ifma512 => Engine::with(EngineKind::Ifma512),
             EngineChoice::Ifma => Engine::with(EngineKind::Ifma),
             EngineChoice::Avx2 => Engine::with(EngineKind::Avx2),
             EngineChoice::Off => None,
@@ -88,7 +94,7 @@ impl fmt::Display for EngineChoice {
 
 /// The name given is not an engine choice.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown engine {given:?}: expected auto, ifma, avx2 or off")]
+#[error("unknown engine {given:?}: expected auto, ifma512, ifma, avx2 or off")]
 pub struct UnknownEngineChoice {
     /// What was given.
     pub given: String,
@@ -160,7 +166,7 @@ impl CpuBackend {
         }
     }
 
-    /// What this backend verifies on: `ifma`, `avx2` or `scalar`.
+    /// What this backend verifies on: `ifma512`, `ifma`, `avx2` or `scalar`.
     pub fn path(&self) -> &'static str {
         #[cfg(target_arch = "x86_64")]
         if let Some(engine) = self.engine {
@@ -192,7 +198,7 @@ impl CpuBackend {
                 engine.verify_strict(inputs, out);
                 return true;
             }
-            if engine.kind() == EngineKind::Ifma {
+            if matches!(engine.kind(), EngineKind::Ifma | EngineKind::Ifma512) {
                 engine.verify_cofactored(rule, inputs, out);
                 return true;
             }

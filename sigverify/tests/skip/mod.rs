@@ -16,7 +16,7 @@ use rampart_sigverify::{
 /// IFMA so far).
 pub fn feature(kind: EngineKind) -> &'static str {
     match kind {
-        EngineKind::Ifma => "avx512ifma",
+        EngineKind::Ifma | EngineKind::Ifma512 => "avx512ifma",
         EngineKind::Avx2 => "avx2",
     }
 }
@@ -60,6 +60,7 @@ pub fn engine_choices(test: &str) -> Vec<EngineChoice> {
                 return true;
             }
             let kind = match choice {
+                EngineChoice::Ifma512 => EngineKind::Ifma512,
                 EngineChoice::Ifma => EngineKind::Ifma,
                 EngineChoice::Avx2 => EngineKind::Avx2,
                 // Never unresolved; named in case that changes.

@@ -1,4 +1,4 @@
-//! From a slice of signatures to four-lane kernel runs, and from kernel
+//! From a slice of signatures to kernel runs of four or eight lanes, and from kernel
 //! outcomes to the same verdicts, reasons included, as the scalar paths.
 
 use solana_ed25519::scalar::Scalar;
@@ -7,7 +7,7 @@ use super::{
     kernel::{CofactoredOutcome, LaneInput, LaneOutcome},
     limbs::{signed_radix16, signed_radix256},
     sha512::Padded,
-    Engine,
+    Engine, MAX_LANES,
 };
 use crate::{
     ed25519::{
@@ -17,47 +17,52 @@ use crate::{
     rule::Rule,
 };
 
-/// Lanes per kernel run.
-pub(crate) const LANES: usize = 4;
-
-/// Turns groups of up to four signatures into kernel inputs: the challenge
-/// hashes of the group at once, both scalars as digits. Owns the hash buffers
-/// so that they are reused from group to group.
+/// Turns groups of up to [`Engine::lanes`] signatures into kernel inputs: the
+/// challenge hashes of the group, four at once, both scalars as digits. Owns
+/// the hash buffers so that they are reused from group to group.
 struct LanePreparer {
-    padded: [Padded; LANES],
+    padded: [Padded; MAX_LANES],
 }
 
-/// Four kernel inputs, and which lanes had S < L.
+/// A group's kernel inputs (the first [`Engine::lanes`] used), and which
+/// lanes had S < L.
 struct PreparedLanes {
-    lanes: [LaneInput; LANES],
-    s_ok: [bool; LANES],
+    lanes: [LaneInput; MAX_LANES],
+    s_ok: [bool; MAX_LANES],
 }
 
 impl LanePreparer {
     fn new() -> Self {
         LanePreparer {
-            padded: [Padded::new(), Padded::new(), Padded::new(), Padded::new()],
+            padded: core::array::from_fn(|_| Padded::new()),
         }
     }
 
-    /// Prepares `group` (1 to 4 signatures); spare lanes repeat the first.
+    /// Prepares `group` (1 to `engine.lanes()` signatures); spare lanes
+    /// repeat the first.
     fn prepare(&mut self, engine: Engine, group: &[SignatureInput<'_>]) -> PreparedLanes {
+        let lanes = engine.lanes();
         let input = |j: usize| group.get(j).unwrap_or(&group[0]);
-        for (j, message) in self.padded.iter_mut().enumerate() {
+        for (j, message) in self.padded[..lanes].iter_mut().enumerate() {
             let input = input(j);
             message.fill(&[&input.signature[..32], input.pubkey, input.message]);
         }
-        let [p0, p1, p2, p3] = &self.padded;
-        let digests = engine.digest4([p0, p1, p2, p3]);
+        let mut digests = [[0u8; 64]; MAX_LANES];
+        for (quad, out) in self.padded[..lanes].chunks(4).zip(digests.chunks_mut(4)) {
+            let [p0, p1, p2, p3] = quad else {
+                unreachable!("lane counts are multiples of four")
+            };
+            out.copy_from_slice(&engine.digest4([p0, p1, p2, p3]));
+        }
         let mut prepared = PreparedLanes {
             lanes: [LaneInput {
                 pubkey: [0; 32],
                 k_digits: [0; 64],
                 s_digits: [0; 32],
-            }; LANES],
-            s_ok: [true; LANES],
+            }; MAX_LANES],
+            s_ok: [true; MAX_LANES],
         };
-        for (j, lane) in prepared.lanes.iter_mut().enumerate() {
+        for (j, lane) in prepared.lanes[..lanes].iter_mut().enumerate() {
             let input = input(j);
             lane.pubkey = *input.pubkey;
             let k = Scalar::from_bytes_mod_order_wide(&digests[j]);
@@ -85,26 +90,27 @@ struct PendingReason {
 /// `out[i]` for `inputs[i]`; equal, reason for reason, to the scalar path.
 pub(crate) fn verify_strict(engine: Engine, inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
     debug_assert_eq!(inputs.len(), out.len());
+    let lanes = engine.lanes();
     let mut preparer = LanePreparer::new();
     let mut pending = Vec::new();
-    for (g, (group, verdicts)) in inputs.chunks(LANES).zip(out.chunks_mut(LANES)).enumerate() {
+    for (g, (group, verdicts)) in inputs.chunks(lanes).zip(out.chunks_mut(lanes)).enumerate() {
         let prepared = preparer.prepare(engine, group);
-        let outcomes = engine.verify4(&prepared.lanes);
+        let outcomes = engine.verify_group(&prepared.lanes);
         for (j, (input, verdict)) in group.iter().zip(verdicts.iter_mut()).enumerate() {
             let r = input.r_bytes();
             match judge_strict(&outcomes[j], prepared.s_ok[j], &r) {
                 Judgement::Final(final_verdict) => *verdict = final_verdict,
                 Judgement::DependsOnR(otherwise) => pending.push(PendingReason {
-                    index: g * LANES + j,
+                    index: g * lanes + j,
                     r,
                     otherwise,
                 }),
             }
         }
     }
-    for group in pending.chunks(LANES) {
-        let encodings = [0, 1, 2, 3].map(|j| group.get(j).unwrap_or(&group[0]).r);
-        let checks = engine.check_points4(&encodings);
+    for group in pending.chunks(lanes) {
+        let encodings = core::array::from_fn(|j| group.get(j).unwrap_or(&group[0]).r);
+        let checks = engine.check_points_group(&encodings);
         for (reason, check) in group.iter().zip(checks) {
             out[reason.index] = Err(if !check.valid {
                 SigError::RInvalid
@@ -164,11 +170,12 @@ pub(crate) fn verify_cofactored(
     debug_assert!(rule.is_cofactored());
     debug_assert_eq!(inputs.len(), out.len());
     let amended = rule == Rule::Zip215Amended;
+    let lanes = engine.lanes();
     let mut preparer = LanePreparer::new();
-    for (group, verdicts) in inputs.chunks(LANES).zip(out.chunks_mut(LANES)) {
+    for (group, verdicts) in inputs.chunks(lanes).zip(out.chunks_mut(lanes)) {
         let prepared = preparer.prepare(engine, group);
-        let r = [0, 1, 2, 3].map(|j| group.get(j).unwrap_or(&group[0]).r_bytes());
-        let outcomes = engine.verify_cofactored4(&prepared.lanes, &r);
+        let r = core::array::from_fn(|j| group.get(j).unwrap_or(&group[0]).r_bytes());
+        let outcomes = engine.verify_cofactored_group(&prepared.lanes, &r);
         for (j, (input, verdict)) in group.iter().zip(verdicts.iter_mut()).enumerate() {
             *verdict = judge_cofactored(&outcomes[j], prepared.s_ok[j], input, &r[j], amended);
         }

@@ -16,6 +16,9 @@ use core::arch::x86_64::*;
 #[derive(Clone, Copy)]
 pub(super) struct Fe4(pub(super) [__m256i; 10]);
 
+/// Field elements per `Fe4`.
+pub(super) const LANES: usize = 4;
+
 super::field_common::define_field_common!("avx2");
 
 /// Width in bits of limb i.
@@ -90,7 +93,7 @@ impl Fe4 {
     /// 51-bit limb splits into a 26-bit and a 25-bit one (the latter may hold
     /// the 52nd bit, which the arithmetic tolerates).
     #[target_feature(enable = "avx2")]
-    pub(super) fn from_lanes(lanes: &[[u64; 5]; 4]) -> Fe4 {
+    pub(super) fn from_lanes(lanes: &[[u64; 5]; LANES]) -> Fe4 {
         debug_assert!(lanes.iter().flatten().all(|&l| l < 1 << 52));
         let mut v = [_mm256_setzero_si256(); 10];
         for k in 0..5 {
@@ -109,7 +112,7 @@ impl Fe4 {
 
     /// The element of each lane in radix-2^51 limbs (below 2^52, not reduced).
     #[target_feature(enable = "avx2")]
-    pub(super) fn to_lanes(self) -> [[u64; 5]; 4] {
+    pub(super) fn to_lanes(self) -> [[u64; 5]; LANES] {
         let mut out = [[0u64; 5]; 4];
         for (k, pair) in self.0.chunks_exact(2).enumerate() {
             let wide = _mm256_add_epi64(pair[0], _mm256_slli_epi64::<26>(pair[1]));
@@ -160,7 +163,7 @@ impl Fe4 {
 
     /// Per lane: `other` where `mask[j]`, `self` elsewhere.
     #[target_feature(enable = "avx2")]
-    pub(super) fn blend(self, other: Fe4, mask: [bool; 4]) -> Fe4 {
+    pub(super) fn blend(self, other: Fe4, mask: [bool; LANES]) -> Fe4 {
         let mask = _mm256_set_epi64x(
             -i64::from(mask[3]),
             -i64::from(mask[2]),

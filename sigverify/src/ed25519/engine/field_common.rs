@@ -3,46 +3,47 @@
 //! `square`): reduction to canonical form per lane, comparisons, negation, and
 //! the exponentiation chains for inversion and square roots.
 
-/// Defines the shared `impl Fe4` block for the `Fe4` in scope, compiled for
+/// Defines the shared `impl Fe4` block for the `Fe4` in scope (a type alias
+/// for the 8-lane `Fe8`), compiled for
 /// `$features`.
 macro_rules! define_field_common {
     ($features:literal) => {
         impl Fe4 {
             /// Each lane reduced to its unique representative in [0, p).
             #[target_feature(enable = $features)]
-            pub(super) fn canonical_lanes(self) -> [[u64; 5]; 4] {
+            pub(super) fn canonical_lanes(self) -> [[u64; 5]; LANES] {
                 self.to_lanes()
                     .map($crate::ed25519::engine::limbs::canonical)
             }
 
             /// Lanes where `self` and `other` are the same element mod p.
             #[target_feature(enable = $features)]
-            pub(super) fn eq_lanes(self, other: Fe4) -> [bool; 4] {
+            pub(super) fn eq_lanes(self, other: Self) -> [bool; LANES] {
                 let (a, b) = (self.canonical_lanes(), other.canonical_lanes());
-                [a[0] == b[0], a[1] == b[1], a[2] == b[2], a[3] == b[3]]
+                core::array::from_fn(|j| a[j] == b[j])
             }
 
             /// Lanes whose canonical value is odd ("negative" in the ed25519 sense).
             #[target_feature(enable = $features)]
-            pub(super) fn is_negative_lanes(self) -> [bool; 4] {
+            pub(super) fn is_negative_lanes(self) -> [bool; LANES] {
                 self.canonical_lanes().map(|l| l[0] & 1 == 1)
             }
 
             /// −self, weakly reduced.
             #[target_feature(enable = $features)]
-            pub(super) fn neg(self) -> Fe4 {
-                Fe4::splat([0; 5]).sub(self)
+            pub(super) fn neg(self) -> Self {
+                Self::splat([0; 5]).sub(self)
             }
 
             /// −self in the lanes of `mask`, self elsewhere.
             #[target_feature(enable = $features)]
-            pub(super) fn negate_where(self, mask: [bool; 4]) -> Fe4 {
+            pub(super) fn negate_where(self, mask: [bool; LANES]) -> Self {
                 self.blend(self.neg(), mask)
             }
 
             /// self^(2^n).
             #[target_feature(enable = $features)]
-            pub(super) fn square_n(self, n: u32) -> Fe4 {
+            pub(super) fn square_n(self, n: u32) -> Self {
                 let mut x = self;
                 for _ in 0..n {
                     x = x.square();
@@ -53,7 +54,7 @@ macro_rules! define_field_common {
             /// (self^(2^250 − 1), self^11): the common head of inversion and the
             /// square-root exponent.
             #[target_feature(enable = $features)]
-            fn pow_2_250_minus_1(self) -> (Fe4, Fe4) {
+            fn pow_2_250_minus_1(self) -> (Self, Self) {
                 let z2 = self.square();
                 let z9 = z2.square_n(2).mul(self);
                 let z11 = z9.mul(z2);
@@ -70,14 +71,14 @@ macro_rules! define_field_common {
 
             /// self^(p − 2): the inverse (0 maps to 0).
             #[target_feature(enable = $features)]
-            pub(super) fn invert(self) -> Fe4 {
+            pub(super) fn invert(self) -> Self {
                 let (z_250, z11) = self.pow_2_250_minus_1();
                 z_250.square_n(5).mul(z11)
             }
 
             /// self^((p − 5)/8) = self^(2^252 − 3), the exponent of the square root.
             #[target_feature(enable = $features)]
-            pub(super) fn pow_p58(self) -> Fe4 {
+            pub(super) fn pow_p58(self) -> Self {
                 let (z_250, _) = self.pow_2_250_minus_1();
                 z_250.square_n(2).mul(self)
             }

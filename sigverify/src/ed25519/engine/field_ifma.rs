@@ -23,10 +23,13 @@ use super::limbs::MASK51;
 #[derive(Clone, Copy)]
 pub(super) struct Fe4(pub(super) [__m256i; 5]);
 
+/// Field elements per `Fe4`.
+pub(super) const LANES: usize = 4;
+
 super::field_common::define_field_common!("avx512ifma,avx512vl,avx512dq,avx2");
 
 /// An AVX-512 lane mask: bit j set where `lanes[j]`.
-pub(super) fn lane_mask(lanes: [bool; 4]) -> __mmask8 {
+pub(super) fn lane_mask(lanes: [bool; LANES]) -> __mmask8 {
     lanes
         .iter()
         .enumerate()
@@ -55,7 +58,7 @@ impl Fe4 {
 
     /// Element j from `lanes[j]`.
     #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn from_lanes(lanes: &[[u64; 5]; 4]) -> Fe4 {
+    pub(super) fn from_lanes(lanes: &[[u64; 5]; LANES]) -> Fe4 {
         // IFMA would silently drop bits 52 and up of a multiplicand.
         debug_assert!(lanes.iter().flatten().all(|&l| l < 1 << 52));
         let mut v = [_mm256_setzero_si256(); 5];
@@ -72,7 +75,7 @@ impl Fe4 {
 
     /// The limbs of each lane, as they are (not reduced).
     #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn to_lanes(self) -> [[u64; 5]; 4] {
+    pub(super) fn to_lanes(self) -> [[u64; 5]; LANES] {
         let mut out = [[0u64; 5]; 4];
         for (i, v) in self.0.iter().enumerate() {
             out[0][i] = _mm256_extract_epi64::<0>(*v) as u64;
@@ -127,7 +130,7 @@ impl Fe4 {
 
     /// Per lane: `other` where `mask[j]`, `self` elsewhere.
     #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn blend(self, other: Fe4, mask: [bool; 4]) -> Fe4 {
+    pub(super) fn blend(self, other: Fe4, mask: [bool; LANES]) -> Fe4 {
         let mask = lane_mask(mask);
         let mut v = self.0;
         for (a, b) in v.iter_mut().zip(other.0) {

@@ -4,7 +4,7 @@
 
 use core::arch::x86_64::*;
 
-use super::field_ifma::{lane_mask, Fe4};
+use super::field_ifma::{lane_mask, Fe4, LANES};
 
 super::point::define_points!("avx512ifma,avx512vl,avx512dq,avx2");
 super::kernel::define_kernels!("avx512ifma,avx512vl,avx512dq,avx2");
@@ -44,4 +44,173 @@ fn majority(a: __m256i, b: __m256i, c: __m256i) -> __m256i {
 #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
 fn keep_where(live: [bool; 4], old: __m256i, new: __m256i) -> __m256i {
     _mm256_mask_blend_epi64(lane_mask(live), old, new)
+}
+
+/// Where the strict kernel's time goes, phase by phase, on this backend:
+/// `cargo test --release -p rampart-sigverify engine::ifma::profile -- --ignored --nocapture`.
+/// Each phase runs alone in a loop on four lanes; figures are per signature.
+#[cfg(test)]
+mod profile {
+    use std::{hint::black_box, time::Instant};
+
+    use super::*;
+    use crate::ed25519::engine::{limbs, sha512::Padded};
+
+    const ITERS: u32 = 2000;
+
+    fn ns_per_sig(start: Instant, iters: u32) -> f64 {
+        start.elapsed().as_nanos() as f64 / f64::from(iters) / 4.0
+    }
+
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    fn phases(lanes: &[LaneInput; 4], msg_len: usize) -> Vec<(&'static str, f64)> {
+        let mut out = Vec::new();
+        let msg = vec![0x5au8; msg_len];
+        let mut padded = [Padded::new(), Padded::new(), Padded::new(), Padded::new()];
+        for p in &mut padded {
+            p.fill(&[&[1u8; 32], &lanes[0].pubkey, &msg]);
+        }
+        let t = Instant::now();
+        for _ in 0..ITERS {
+            let [p0, p1, p2, p3] = &padded;
+            black_box(digest4(black_box([p0, p1, p2, p3])));
+        }
+        out.push(("sha512 (R‖A‖M)", ns_per_sig(t, ITERS)));
+
+        let wide = [7u8; 64];
+        let t = Instant::now();
+        for _ in 0..ITERS * 4 {
+            let k = solana_ed25519::scalar::Scalar::from_bytes_mod_order_wide(black_box(&wide));
+            black_box(limbs::signed_radix16(&k.to_bytes()));
+            black_box(limbs::signed_radix256(black_box(&[3u8; 32])));
+        }
+        out.push(("k mod L, digits of k and S", ns_per_sig(t, ITERS)));
+
+        let keys = lanes.map(|l| l.pubkey);
+        let t = Instant::now();
+        for _ in 0..ITERS {
+            black_box(Extended4::decompress(black_box(&keys)));
+        }
+        out.push(("decompress A", ns_per_sig(t, ITERS)));
+        let (a, _) = Extended4::decompress(&keys);
+
+        let t = Instant::now();
+        for _ in 0..ITERS {
+            black_box(black_box(a).is_small_order_lanes());
+        }
+        out.push((
+            "small-order test (A; same again for R')",
+            ns_per_sig(t, ITERS),
+        ));
+
+        let t = Instant::now();
+        for _ in 0..ITERS {
+            black_box(multiples_table(black_box(a).neg()));
+        }
+        out.push(("table 0..8·(−A)", ns_per_sig(t, ITERS)));
+        let tables = multiples_table(a.neg());
+        let base = base_table();
+
+        let iters = ITERS / 10;
+        let t = Instant::now();
+        for _ in 0..iters {
+            let mut acc = black_box(a);
+            for _ in 0..63 {
+                acc = acc.double_n(4);
+            }
+            black_box(acc);
+        }
+        out.push(("252 doublings", ns_per_sig(t, iters)));
+
+        let t = Instant::now();
+        for _ in 0..iters {
+            let mut acc = black_box(a);
+            for w in 0..64 {
+                acc = acc.add_cached(&select_cached(&tables, lanes.map(|l| l.k_digits[w])));
+            }
+            black_box(acc);
+        }
+        out.push(("64 additions of k·(−A) incl. select", ns_per_sig(t, iters)));
+
+        let t = Instant::now();
+        for _ in 0..iters {
+            for w in 0..64 {
+                black_box(select_cached(
+                    black_box(&tables),
+                    lanes.map(|l| l.k_digits[w]),
+                ));
+            }
+        }
+        out.push(("  of which select/transpose/negate", ns_per_sig(t, iters)));
+
+        let t = Instant::now();
+        for _ in 0..iters {
+            let mut acc = black_box(a);
+            for w in 0..32 {
+                acc = acc.add_affine(&select_base(base, lanes.map(|l| l.s_digits[w])));
+            }
+            black_box(acc);
+        }
+        out.push(("32 additions of S·B incl. select", ns_per_sig(t, iters)));
+
+        let t = Instant::now();
+        for _ in 0..iters {
+            for w in 0..32 {
+                black_box(select_base(black_box(base), lanes.map(|l| l.s_digits[w])));
+            }
+        }
+        out.push(("  of which select/transpose/negate", ns_per_sig(t, iters)));
+
+        let t = Instant::now();
+        for _ in 0..ITERS {
+            black_box(black_box(a).compress_lanes());
+        }
+        out.push(("compress R' (inversion)", ns_per_sig(t, ITERS)));
+
+        let t = Instant::now();
+        for _ in 0..ITERS {
+            black_box(Fe4::from_lanes(black_box(&[[1, 2, 3, 4, 5]; 4])).mul(black_box(a.x)));
+        }
+        out.push(("one field product (for scale)", ns_per_sig(t, ITERS)));
+
+        let t = Instant::now();
+        for _ in 0..iters {
+            black_box(verify_lanes(black_box(lanes)));
+        }
+        out.push(("whole verify4 (no sha512, no prep)", ns_per_sig(t, iters)));
+        out
+    }
+
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn strict_phases() {
+        if !EngineKind::Ifma.supported() {
+            eprintln!("no IFMA on this CPU");
+            return;
+        }
+        use crate::ed25519::engine::EngineKind;
+        let mut lanes = [LaneInput {
+            pubkey: [0; 32],
+            k_digits: [0; 64],
+            s_digits: [0; 32],
+        }; 4];
+        for (j, lane) in lanes.iter_mut().enumerate() {
+            let key = ed25519_dalek::SigningKey::from_bytes(&[j as u8 + 1; 32]);
+            lane.pubkey = key.verifying_key().to_bytes();
+            for (i, d) in lane.k_digits.iter_mut().enumerate() {
+                *d = ((i * 7 + j * 3) % 17) as i8 - 8;
+            }
+            for (i, d) in lane.s_digits.iter_mut().enumerate() {
+                *d = ((i * 71 + j * 13) % 256) as i8;
+            }
+        }
+        for msg_len in [128, 1232] {
+            // Safety: IFMA was detected above.
+            let phases = unsafe { phases(&lanes, msg_len) };
+            println!("IFMA 4-lane strict, {msg_len} B messages, ns per signature:");
+            for (name, ns) in phases {
+                println!("  {name:<42} {ns:8.0}");
+            }
+        }
+    }
 }

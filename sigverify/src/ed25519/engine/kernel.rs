@@ -85,7 +85,7 @@ macro_rules! define_kernels {
         /// encoding, multiples by additions, then made affine).
         #[target_feature(enable = $features)]
         fn build_base_table() -> BaseTable {
-            let (b, _) = Extended4::decompress(&[BASE_POINT; 4]);
+            let (b, _) = Extended4::decompress(&[BASE_POINT; LANES]);
             let b_cached = b.to_cached();
             let mut table = [[[0u64; 5]; 3]; BASE_TABLE_LEN];
             let d2 = Fe4::splat(d2_limbs());
@@ -117,7 +117,7 @@ macro_rules! define_kernels {
 
         /// Builds lane `j`'s cached multiples 0..=8 of `p` (all four lanes at once).
         #[target_feature(enable = $features)]
-        fn multiples_table(p: Extended4) -> [LaneTable; 4] {
+        fn multiples_table(p: Extended4) -> [LaneTable; LANES] {
             let p_cached = p.to_cached();
             let p2 = p.double();
             let p3 = p2.add_cached(&p_cached);
@@ -127,7 +127,7 @@ macro_rules! define_kernels {
             let p7 = p6.add_cached(&p_cached);
             let p8 = p4.double();
             let points = [p, p2, p3, p4, p5, p6, p7, p8];
-            let mut tables = [[[[0u64; 5]; 4]; TABLE_LEN]; 4];
+            let mut tables = [[[[0u64; 5]; 4]; TABLE_LEN]; LANES];
             let mut entries = [Cached4::identity(); TABLE_LEN];
             for (entry, point) in entries[1..].iter_mut().zip(points) {
                 *entry = point.to_cached();
@@ -150,33 +150,39 @@ macro_rules! define_kernels {
 
         /// Lane j's entry |digits[j]| of its own table, negated where the digit is < 0.
         #[target_feature(enable = $features)]
-        fn select_cached(tables: &[LaneTable; 4], digits: [i8; 4]) -> Cached4 {
+        fn select_cached(tables: &[LaneTable; LANES], digits: [i8; LANES]) -> Cached4 {
             let e = digits.map(|d| usize::from(d.unsigned_abs()));
-            let (t0, t1, t2, t3) = (
-                &tables[0][e[0]],
-                &tables[1][e[1]],
-                &tables[2][e[2]],
-                &tables[3][e[3]],
-            );
-            // No closures here: they would not inherit the target features.
+            // No closures calling vector code here: they would not inherit the
+            // target features.
+            let mut coords = [[[0u64; 5]; LANES]; 4];
+            for (j, table) in tables.iter().enumerate() {
+                for (c, coord) in coords.iter_mut().enumerate() {
+                    coord[j] = table[e[j]][c];
+                }
+            }
             Cached4 {
-                y_plus_x: Fe4::from_lanes(&[t0[0], t1[0], t2[0], t3[0]]),
-                y_minus_x: Fe4::from_lanes(&[t0[1], t1[1], t2[1], t3[1]]),
-                z: Fe4::from_lanes(&[t0[2], t1[2], t2[2], t3[2]]),
-                t2d: Fe4::from_lanes(&[t0[3], t1[3], t2[3], t3[3]]),
+                y_plus_x: Fe4::from_lanes(&coords[0]),
+                y_minus_x: Fe4::from_lanes(&coords[1]),
+                z: Fe4::from_lanes(&coords[2]),
+                t2d: Fe4::from_lanes(&coords[3]),
             }
             .negate_where(digits.map(|d| d < 0))
         }
 
         /// Entry |digits[j]| of the base table in lane j, negated where the digit is < 0.
         #[target_feature(enable = $features)]
-        fn select_base(table: &BaseTable, digits: [i8; 4]) -> Affine4 {
+        fn select_base(table: &BaseTable, digits: [i8; LANES]) -> Affine4 {
             let e = digits.map(|d| usize::from(d.unsigned_abs()));
-            let (t0, t1, t2, t3) = (&table[e[0]], &table[e[1]], &table[e[2]], &table[e[3]]);
+            let mut coords = [[[0u64; 5]; LANES]; 3];
+            for (j, &entry) in e.iter().enumerate() {
+                for (c, coord) in coords.iter_mut().enumerate() {
+                    coord[j] = table[entry][c];
+                }
+            }
             Affine4 {
-                y_plus_x: Fe4::from_lanes(&[t0[0], t1[0], t2[0], t3[0]]),
-                y_minus_x: Fe4::from_lanes(&[t0[1], t1[1], t2[1], t3[1]]),
-                xy2d: Fe4::from_lanes(&[t0[2], t1[2], t2[2], t3[2]]),
+                y_plus_x: Fe4::from_lanes(&coords[0]),
+                y_minus_x: Fe4::from_lanes(&coords[1]),
+                xy2d: Fe4::from_lanes(&coords[2]),
             }
             .negate_where(digits.map(|d| d < 0))
         }
@@ -186,7 +192,7 @@ macro_rules! define_kernels {
         /// multiples; S in 8-bit windows, one addition from the base-point table
         /// on every other window.
         #[target_feature(enable = $features)]
-        fn recompute_r(a: Extended4, lanes: &[LaneInput; 4]) -> Extended4 {
+        fn recompute_r(a: Extended4, lanes: &[LaneInput; LANES]) -> Extended4 {
             let base = base_table();
             let tables = multiples_table(a.neg());
             let mut acc = Extended4::identity();
@@ -206,13 +212,13 @@ macro_rules! define_kernels {
         /// Runs the strict core on four signatures: decode A and test its order,
         /// recompute R, compress it and test its order.
         #[target_feature(enable = $features)]
-        pub(super) fn verify4(lanes: &[LaneInput; 4]) -> [LaneOutcome; 4] {
+        pub(super) fn verify_lanes(lanes: &[LaneInput; LANES]) -> [LaneOutcome; LANES] {
             let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
             let a_small = a.is_small_order_lanes();
             let acc = recompute_r(a, lanes);
             let recomputed = acc.compress_lanes();
             let recomputed_small = acc.is_small_order_lanes();
-            [0, 1, 2, 3].map(|j| LaneOutcome {
+            core::array::from_fn(|j| LaneOutcome {
                 pubkey_valid: a_valid[j],
                 pubkey_small_order: a_small[j],
                 recomputed: recomputed[j],
@@ -224,17 +230,17 @@ macro_rules! define_kernels {
         /// orders, recompute R' = [k](−A) + [S]B, and test whether R' − R is of small
         /// order, which is exactly [8](R' − R) = 0.
         #[target_feature(enable = $features)]
-        pub(super) fn verify_cofactored4(
-            lanes: &[LaneInput; 4],
-            r: &[[u8; 32]; 4],
-        ) -> [CofactoredOutcome; 4] {
+        pub(super) fn verify_cofactored_lanes(
+            lanes: &[LaneInput; LANES],
+            r: &[[u8; 32]; LANES],
+        ) -> [CofactoredOutcome; LANES] {
             let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
             let a_small = a.is_small_order_lanes();
             let (r_point, r_valid) = Extended4::decompress(r);
             let r_small = r_point.is_small_order_lanes();
             let difference = recompute_r(a, lanes).add_cached(&r_point.neg().to_cached());
             let holds = difference.is_small_order_lanes();
-            [0, 1, 2, 3].map(|j| CofactoredOutcome {
+            core::array::from_fn(|j| CofactoredOutcome {
                 pubkey: PointCheck {
                     valid: a_valid[j],
                     small_order: a_valid[j] && a_small[j],
@@ -249,10 +255,10 @@ macro_rules! define_kernels {
 
         /// Decodes four point encodings and tests their order.
         #[target_feature(enable = $features)]
-        pub(super) fn check_points4(encodings: &[[u8; 32]; 4]) -> [PointCheck; 4] {
+        pub(super) fn check_points_lanes(encodings: &[[u8; 32]; LANES]) -> [PointCheck; LANES] {
             let (point, valid) = Extended4::decompress(encodings);
             let small = point.is_small_order_lanes();
-            [0, 1, 2, 3].map(|j| PointCheck {
+            core::array::from_fn(|j| PointCheck {
                 valid: valid[j],
                 small_order: valid[j] && small[j],
             })

@@ -1,7 +1,9 @@
 //! Rampart's own ed25519 engine: four signatures at once, one per 64-bit lane
 //! of a 256-bit vector, each judged on its own under the selected rule.
 //!
-//! Two field backends share every line above the field:
+//! Three field backends share every line above the field:
+//! - [`EngineKind::Ifma512`] — radix 2^51 on AVX-512 IFMA at 512-bit width,
+//!   eight signatures per run (`field_ifma512`, instantiated in `ifma512`);
 //! - [`EngineKind::Ifma`] — radix 2^51 on AVX-512 IFMA 52-bit
 //!   multiply-accumulates (`vpmadd52luq`/`vpmadd52huq`) at 256-bit width;
 //! - [`EngineKind::Avx2`] — radix 2^25.5 on AVX2 `vpmuludq`, for CPUs without
@@ -28,7 +30,9 @@ pub(crate) mod batch;
 mod field_avx2;
 mod field_common;
 mod field_ifma;
+mod field_ifma512;
 mod ifma;
+mod ifma512;
 mod kernel;
 mod limbs;
 mod point;
@@ -44,22 +48,29 @@ use crate::{ed25519::SignatureInput, rule::Rule, SigVerdict};
 /// than four lanes of which most would be padding.
 pub const MIN_INPUTS: usize = 2;
 
+/// The most signatures any backend runs at once.
+const MAX_LANES: usize = 8;
+
 /// The engine's field backends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EngineKind {
-    /// AVX-512 IFMA (with VL and DQ), radix 2^51.
+    /// AVX-512 IFMA at 512-bit width, eight signatures per run, radix 2^51.
+    Ifma512,
+    /// AVX-512 IFMA (with VL and DQ) at 256-bit width, four signatures per
+    /// run, radix 2^51.
     Ifma,
     /// AVX2, radix 2^25.5.
     Avx2,
 }
 
 impl EngineKind {
-    /// Every backend, fastest first.
-    pub const ALL: [EngineKind; 2] = [EngineKind::Ifma, EngineKind::Avx2];
+    /// Every backend, widest first.
+    pub const ALL: [EngineKind; 3] = [EngineKind::Ifma512, EngineKind::Ifma, EngineKind::Avx2];
 
-    /// The backend's name (`ifma`, `avx2`).
+    /// The backend's name (`ifma512`, `ifma`, `avx2`).
     pub fn label(self) -> &'static str {
         match self {
+            EngineKind::Ifma512 => "ifma512",
             EngineKind::Ifma => "ifma",
             EngineKind::Avx2 => "avx2",
         }
@@ -68,7 +79,7 @@ impl EngineKind {
     /// Whether this CPU has the instructions the backend uses.
     fn supported(self) -> bool {
         match self {
-            EngineKind::Ifma => {
+            EngineKind::Ifma | EngineKind::Ifma512 => {
                 std::arch::is_x86_feature_detected!("avx512ifma")
                     && std::arch::is_x86_feature_detected!("avx512vl")
                     && std::arch::is_x86_feature_detected!("avx512dq")
@@ -88,7 +99,7 @@ impl fmt::Display for EngineKind {
 
 /// The name given is not an engine backend.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown engine {given:?}: expected ifma or avx2")]
+#[error("unknown engine {given:?}: expected ifma512, ifma or avx2")]
 pub struct UnknownEngine {
     /// What was given.
     pub given: String,
@@ -107,19 +118,38 @@ impl FromStr for EngineKind {
     }
 }
 
+/// Whether the CPU executes 512-bit vector operations as two 256-bit halves:
+/// AMD family 19h (Zen 3, Zen 4; Zen 3 has no AVX-512 at all). Zen 5 (family
+/// 1Ah) and Intel cores with AVX-512 IFMA run them at full width.
+fn splits_512_bit() -> bool {
+    use std::arch::x86_64::__cpuid;
+    let vendor = __cpuid(0);
+    let amd = [vendor.ebx, vendor.edx, vendor.ecx] == [0x6874_7541, 0x6974_6e65, 0x444d_4163];
+    let signature = __cpuid(1).eax;
+    let family = ((signature >> 8) & 0xf) + ((signature >> 20) & 0xff);
+    amd && family == 0x19
+}
+
 /// A backend this CPU was found to support. Only [`Engine::detect`] and
 /// [`Engine::with`] make one, and only after checking the CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Engine(EngineKind);
 
 impl Engine {
-    /// The fastest backend this CPU supports, if any: IFMA, else AVX2.
+    /// The fastest backend this CPU supports, if any: IFMA at 512-bit width
+    /// where the core runs 512-bit IFMA at full rate, IFMA at 256-bit where it
+    /// splits 512-bit operations in two (AMD Zen 4), else AVX2.
     ///
-    /// Measured on AMD Zen 4 (docs/sigverify-engine.md), strict, one core:
-    /// IFMA ~41 K cycles per signature, AVX2 ~90–105 K, the scalar path
-    /// ~166 K.
+    /// Measured (docs/sigverify-engine.md), strict, one core: on an Intel Xeon
+    /// of the Sapphire Rapids generation 8 lanes at 512-bit beat 4 at 256-bit
+    /// by 1.4–1.6× (docs/sigverify-engine.md); on AMD Zen 4, where `vpmadd52luq zmm` issues at half the rate
+    /// of `ymm`, 256-bit IFMA ~41 K cycles per signature, AVX2 ~90–105 K, the
+    /// scalar path ~166 K.
     pub fn detect() -> Option<Engine> {
-        EngineKind::ALL.into_iter().find_map(Engine::with)
+        EngineKind::ALL
+            .into_iter()
+            .filter(|&kind| kind != EngineKind::Ifma512 || !splits_512_bit())
+            .find_map(Engine::with)
     }
 
     /// Backend `kind`, if this CPU supports it.
@@ -127,7 +157,7 @@ impl Engine {
         kind.supported().then_some(Engine(kind))
     }
 
-    /// Every backend this CPU supports, fastest first (for tests and benches).
+    /// Every backend this CPU supports, widest first (for tests and benches).
     pub fn all_available() -> Vec<Engine> {
         EngineKind::ALL
             .into_iter()
@@ -166,49 +196,88 @@ impl Engine {
         batch::verify_cofactored(self, rule, inputs, out);
     }
 
-    /// Runs the strict kernel on four signatures.
-    fn verify4(self, lanes: &[LaneInput; 4]) -> [LaneOutcome; 4] {
+    /// Signatures per kernel run: 8 for `ifma512`, 4 otherwise.
+    pub fn lanes(self) -> usize {
+        match self.0 {
+            EngineKind::Ifma512 => 8,
+            EngineKind::Ifma | EngineKind::Avx2 => 4,
+        }
+    }
+
+    /// Runs the strict kernel on the first [`Engine::lanes`] signatures.
+    fn verify_group(self, lanes: &[LaneInput; MAX_LANES]) -> [LaneOutcome; MAX_LANES] {
+        let mut out = [LaneOutcome::default(); MAX_LANES];
         match self.0 {
             // Safety: an `Engine` of this kind exists only after
             // `EngineKind::supported` found every target feature the function
             // is compiled for.
-            EngineKind::Ifma => unsafe { ifma::verify4(lanes) },
+            EngineKind::Ifma512 => out = unsafe { ifma512::verify_lanes(lanes) },
+            // Safety: as above, IFMA with VL was detected.
+            EngineKind::Ifma => {
+                out[..4].copy_from_slice(&unsafe { ifma::verify_lanes(first4(lanes)) })
+            }
             // Safety: as above, AVX2 was detected.
-            EngineKind::Avx2 => unsafe { avx2::verify4(lanes) },
+            EngineKind::Avx2 => {
+                out[..4].copy_from_slice(&unsafe { avx2::verify_lanes(first4(lanes)) })
+            }
         }
+        out
     }
 
-    /// Runs the cofactored kernel on four signatures with commitments `r`.
-    fn verify_cofactored4(
+    /// Runs the cofactored kernel on the first [`Engine::lanes`] signatures,
+    /// with commitments `r`.
+    fn verify_cofactored_group(
         self,
-        lanes: &[LaneInput; 4],
-        r: &[[u8; 32]; 4],
-    ) -> [CofactoredOutcome; 4] {
+        lanes: &[LaneInput; MAX_LANES],
+        r: &[[u8; 32]; MAX_LANES],
+    ) -> [CofactoredOutcome; MAX_LANES] {
+        let mut out = [CofactoredOutcome::default(); MAX_LANES];
         match self.0 {
             // Safety: the backend's features were detected before `self` was made.
-            EngineKind::Ifma => unsafe { ifma::verify_cofactored4(lanes, r) },
+            EngineKind::Ifma512 => out = unsafe { ifma512::verify_cofactored_lanes(lanes, r) },
             // Safety: as above.
-            EngineKind::Avx2 => unsafe { avx2::verify_cofactored4(lanes, r) },
+            EngineKind::Ifma => out[..4].copy_from_slice(&unsafe {
+                ifma::verify_cofactored_lanes(first4(lanes), first4(r))
+            }),
+            // Safety: as above.
+            EngineKind::Avx2 => out[..4].copy_from_slice(&unsafe {
+                avx2::verify_cofactored_lanes(first4(lanes), first4(r))
+            }),
         }
+        out
     }
 
     /// SHA-512 of four padded messages.
     fn digest4(self, lanes: [&sha512::Padded; 4]) -> [[u8; 64]; 4] {
         match self.0 {
-            // Safety: the backend's features were detected before `self` was made.
-            EngineKind::Ifma => unsafe { ifma::digest4(lanes) },
+            // Safety: the backend's features were detected before `self` was
+            // made; `ifma512` implies what `ifma` needs.
+            EngineKind::Ifma | EngineKind::Ifma512 => unsafe { ifma::digest4(lanes) },
             // Safety: as above.
             EngineKind::Avx2 => unsafe { avx2::digest4(lanes) },
         }
     }
 
-    /// Decodes four point encodings and tests their order.
-    fn check_points4(self, encodings: &[[u8; 32]; 4]) -> [PointCheck; 4] {
+    /// Decodes the first [`Engine::lanes`] point encodings and tests their order.
+    fn check_points_group(self, encodings: &[[u8; 32]; MAX_LANES]) -> [PointCheck; MAX_LANES] {
+        let mut out = [PointCheck::default(); MAX_LANES];
         match self.0 {
             // Safety: the backend's features were detected before `self` was made.
-            EngineKind::Ifma => unsafe { ifma::check_points4(encodings) },
+            EngineKind::Ifma512 => out = unsafe { ifma512::check_points_lanes(encodings) },
             // Safety: as above.
-            EngineKind::Avx2 => unsafe { avx2::check_points4(encodings) },
+            EngineKind::Ifma => {
+                out[..4].copy_from_slice(&unsafe { ifma::check_points_lanes(first4(encodings)) })
+            }
+            // Safety: as above.
+            EngineKind::Avx2 => {
+                out[..4].copy_from_slice(&unsafe { avx2::check_points_lanes(first4(encodings)) })
+            }
         }
+        out
     }
+}
+
+/// The first four of eight.
+fn first4<T>(group: &[T; MAX_LANES]) -> &[T; 4] {
+    group[..4].try_into().expect("4 of 8")
 }

@@ -248,25 +248,25 @@ macro_rules! define_points {
 
             /// Lanes holding the neutral element (X = 0 and Y = Z).
             #[target_feature(enable = $features)]
-            pub(super) fn is_identity_lanes(self) -> [bool; 4] {
+            pub(super) fn is_identity_lanes(self) -> [bool; LANES] {
                 let x_zero = self.x.eq_lanes(Fe4::splat([0; 5]));
                 let y_is_z = self.y.eq_lanes(self.z);
-                [0, 1, 2, 3].map(|j| x_zero[j] && y_is_z[j])
+                core::array::from_fn(|j| x_zero[j] && y_is_z[j])
             }
 
             /// Lanes holding a point of order dividing 8: [8]P is the neutral element.
             #[target_feature(enable = $features)]
-            pub(super) fn is_small_order_lanes(self) -> [bool; 4] {
+            pub(super) fn is_small_order_lanes(self) -> [bool; LANES] {
                 self.double_n(3).is_identity_lanes()
             }
 
             /// Each lane's canonical 32-byte encoding (y with the sign of x in bit 255).
             #[target_feature(enable = $features)]
-            pub(super) fn compress_lanes(self) -> [[u8; 32]; 4] {
+            pub(super) fn compress_lanes(self) -> [[u8; 32]; LANES] {
                 let z_inv = self.z.invert();
                 let x = self.x.mul(z_inv).canonical_lanes();
                 let y = self.y.mul(z_inv).canonical_lanes();
-                [0, 1, 2, 3].map(|j| {
+                core::array::from_fn(|j| {
                     let mut bytes = limbs::to_bytes(&y[j]);
                     bytes[31] |= ((x[j][0] & 1) as u8) << 7;
                     bytes
@@ -279,7 +279,7 @@ macro_rules! define_points {
             /// (also when x = 0). Lanes where no root exists come back `false`, with an
             /// unspecified point.
             #[target_feature(enable = $features)]
-            pub(super) fn decompress(encodings: &[[u8; 32]; 4]) -> (Extended4, [bool; 4]) {
+            pub(super) fn decompress(encodings: &[[u8; 32]; LANES]) -> (Extended4, [bool; LANES]) {
                 let one = Fe4::splat([1, 0, 0, 0, 0]);
                 let y = Fe4::from_lanes(&encodings.map(|e| limbs::from_bytes(&e)));
                 let yy = y.square();
@@ -313,7 +313,7 @@ macro_rules! define_points {
 
             /// −self in the lanes of `mask`: swap Y + X with Y − X, negate 2d·T.
             #[target_feature(enable = $features)]
-            pub(super) fn negate_where(self, mask: [bool; 4]) -> Cached4 {
+            pub(super) fn negate_where(self, mask: [bool; LANES]) -> Cached4 {
                 Cached4 {
                     y_plus_x: self.y_plus_x.blend(self.y_minus_x, mask),
                     y_minus_x: self.y_minus_x.blend(self.y_plus_x, mask),
@@ -326,7 +326,7 @@ macro_rules! define_points {
         impl Affine4 {
             /// −self in the lanes of `mask`.
             #[target_feature(enable = $features)]
-            pub(super) fn negate_where(self, mask: [bool; 4]) -> Affine4 {
+            pub(super) fn negate_where(self, mask: [bool; LANES]) -> Affine4 {
                 Affine4 {
                     y_plus_x: self.y_plus_x.blend(self.y_minus_x, mask),
                     y_minus_x: self.y_minus_x.blend(self.y_plus_x, mask),
@@ -339,7 +339,7 @@ macro_rules! define_points {
         /// `sqrt_ratio_i` computes it: r = u·v³·(u·v⁷)^((p−5)/8), fixed up by √−1;
         /// `true` in the lanes where u/v is a square (u = 0 included).
         #[target_feature(enable = $features)]
-        fn sqrt_ratio(u: Fe4, v: Fe4) -> (Fe4, [bool; 4]) {
+        fn sqrt_ratio(u: Fe4, v: Fe4) -> (Fe4, [bool; LANES]) {
             let i = Fe4::splat(sqrt_m1());
             let v3 = v.square().mul(v);
             let v7 = v3.square().mul(v);
@@ -349,9 +349,12 @@ macro_rules! define_points {
             let correct = check.eq_lanes(u);
             let flipped = check.eq_lanes(minus_u);
             let flipped_i = check.eq_lanes(minus_u.mul(i));
-            let r = r.blend(r.mul(i), [0, 1, 2, 3].map(|j| flipped[j] || flipped_i[j]));
+            let r = r.blend(
+                r.mul(i),
+                core::array::from_fn(|j| flipped[j] || flipped_i[j]),
+            );
             let r = r.negate_where(r.is_negative_lanes());
-            (r, [0, 1, 2, 3].map(|j| correct[j] || flipped[j]))
+            (r, core::array::from_fn(|j| correct[j] || flipped[j]))
         }
     };
 }

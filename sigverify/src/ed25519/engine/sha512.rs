@@ -254,7 +254,7 @@ mod tests {
                 let engine = Engine::with(kind);
                 if engine.is_none() {
                     let feature = match kind {
-                        EngineKind::Ifma => "avx512ifma",
+                        EngineKind::Ifma | EngineKind::Ifma512 => "avx512ifma",
                         EngineKind::Avx2 => "avx2",
                     };
                     let _ = writeln!(std::io::stderr(), "skipping {test}/{kind}: needs {feature}");
