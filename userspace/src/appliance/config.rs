@@ -243,8 +243,8 @@ pub struct PipelineConfig {
     #[serde(deserialize_with = "from_str")]
     pub backend: BackendKind,
     /// The CPU backend's path: `auto` (Rampart's vector engine where the CPU
-    /// has AVX-512 IFMA, the scalar and batch paths elsewhere), `ifma`,
-    /// `avx2` or `off`.
+    /// has AVX-512 IFMA, the scalar and batch paths elsewhere), `ifma512`
+    /// (eight lanes), `ifma` (four), `avx2` or `off`.
     #[serde(deserialize_with = "from_str")]
     pub engine: EngineChoice,
     /// Largest random-linear-combination batch (cofactored rules without the

@@ -42,7 +42,7 @@ pub struct RunArgs {
     /// pipeline.backend
     #[arg(long)]
     backend: Option<BackendKind>,
-    /// pipeline.engine: auto, ifma, avx2 or off
+    /// pipeline.engine: auto, ifma512, ifma, avx2 or off
     #[arg(long)]
     engine: Option<EngineChoice>,
     /// pipeline.verify_threads

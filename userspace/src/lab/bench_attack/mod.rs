@@ -104,7 +104,7 @@ pub struct BenchAttackArgs {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
-    /// The appliance's CPU verify path (auto, ifma, avx2, off); `off` with
+    /// The appliance's CPU verify path (auto, ifma512, ifma, avx2, off); `off` with
     /// `--verify-threads 1` is the scalar one-worker case where a local
     /// flood can reach 10x the verify capacity.
     #[arg(long, default_value = "auto")]

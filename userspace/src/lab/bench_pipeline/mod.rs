@@ -52,7 +52,7 @@ pub struct BenchPipelineArgs {
     /// Seconds per phase at most.
     #[arg(long, default_value_t = 4.0)]
     seconds: f64,
-    /// The CPU backend's path (auto, ifma, avx2, off), for the appliance and
+    /// The CPU backend's path (auto, ifma512, ifma, avx2, off), for the appliance and
     /// the raw rate alike.
     #[arg(long, default_value = "auto")]
     engine: EngineChoice,

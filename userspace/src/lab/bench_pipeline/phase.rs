@@ -141,8 +141,7 @@ pub(super) fn phase(
     // is accounted for.
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline
-        && (counters.entered.get() < offered
-            || counters.terminal_total() < counters.entered.get())
+        && (counters.entered.get() < offered || counters.terminal_total() < counters.entered.get())
     {
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -221,4 +220,3 @@ pub(super) fn phase(
         malformed: counters.malformed_total(),
     })
 }
-
