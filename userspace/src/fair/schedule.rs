@@ -3,7 +3,7 @@
 //! clock, no locks, no I/O.
 //!
 //! Scheduling is start-time fair queuing, the virtual-time form of weighted
-//! round robin ([`Tags`]): each queued item gets a start tag `max(V, its
+//! round robin (`Tags`): each queued item gets a start tag `max(V, its
 //! lane's last finish)` and a finish tag `start + 1/weight`, and the item with
 //! the smallest start tag goes next (`V` becomes its start). A lane sending
 //! within its weight's share always finds its items at the front; a lane
