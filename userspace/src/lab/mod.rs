@@ -9,6 +9,7 @@
 //! - [`bench_attack`]: the appliance under attack, honest goodput per scenario.
 //! - [`conformance`]: `rampart verify`, verdicts for published vector sets.
 //! - [`pool_driver`]: how the benchmarks keep a verify pool busy without deadlock.
+//! - [`raw_rate`]: the raw verify rate of a set of workers, the benchmarks' yardstick.
 
 pub mod bench_attack;
 pub mod bench_pipeline;
@@ -18,3 +19,4 @@ pub mod conformance;
 pub mod loadgen;
 pub mod netlab;
 pub mod pool_driver;
+pub mod raw_rate;

@@ -13,11 +13,9 @@
 //! - `scrape.rs`: the counters read as deaths per stage and a balance.
 //! - `client.rs`, `honest.rs`: clients on chosen loopback sources; the honest ones.
 //! - `floods.rs`, `connections.rs`, `handshakes.rs`, `forged.rs`: the attacks.
-//! - `capacity.rs`: the verify capacity a flood is a multiple of.
 //! - `report.rs`: the report, its bars, and how it prints.
 
 mod appliance;
-mod capacity;
 mod client;
 mod connections;
 mod floods;

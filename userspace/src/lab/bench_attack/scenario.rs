@@ -14,7 +14,6 @@ use tokio::runtime::Runtime;
 
 use super::{
     appliance::{ApplianceUnderTest, ChildSettings},
-    capacity::verify_capacity,
     client::{Client, HONEST_STAKED_IP, HONEST_UNSTAKED_IP},
     connections, floods, handshakes,
     honest::{first_signature, send_all, valid_transactions, Sent},
@@ -22,7 +21,14 @@ use super::{
     scrape::{self, Scrape},
     BenchAttackArgs, Outcome, ScenarioName,
 };
-use crate::{lab::loadgen::tpu::TpuSink, quic::identity::Identity};
+use crate::{
+    lab::{
+        loadgen::tpu::TpuSink,
+        raw_rate::{raw_verify_rate, RawWorkers},
+    },
+    quic::identity::Identity,
+};
+use rampart_sigverify::Rule;
 
 /// Stake of the honest staked client and of the staked attacker, each.
 const STAKE: u64 = 1_000_000_000;
@@ -96,10 +102,15 @@ impl<'a> Lab<'a> {
         if let Some(rate) = *cached {
             return Ok(rate);
         }
-        let rate = verify_capacity(
+        // The flood's own invalid transactions, under the appliance's rule.
+        let rate = raw_verify_rate(
             invalid,
-            self.args.engine,
-            self.verify_threads(),
+            &RawWorkers {
+                engine: self.args.engine,
+                rule: Rule::Strict,
+                threads: self.verify_threads(),
+                pin: true,
+            },
             Duration::from_secs(1),
         )?;
         eprintln!(

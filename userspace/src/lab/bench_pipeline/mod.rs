@@ -10,11 +10,9 @@
 //! the bottleneck on a small machine, and "half of the raw verify rate" would
 //! then be an overload, not half load.
 //!
-//! - `raw.rs`: the raw verify rate of the same workers.
 //! - `phase.rs`: one phase through a fresh appliance, judged at the sink.
 
 mod phase;
-mod raw;
 
 use std::time::Duration;
 
@@ -22,8 +20,9 @@ use clap::Args;
 use rampart_sigverify::{backend::EngineChoice, Rule};
 use serde::Serialize;
 
-use self::{phase::phase, raw::raw_verify_rate};
+use self::phase::phase;
 use super::loadgen::{self, KeyMode, TxSpec};
+use super::raw_rate::{raw_verify_rate, RawWorkers};
 
 /// Arguments of `rampart bench pipeline`.
 #[derive(Debug, Args)]
@@ -137,7 +136,12 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
 
     let raw = raw_verify_rate(
         &txs.iter().map(|t| t.bytes.clone()).collect::<Vec<_>>(),
-        args,
+        &RawWorkers {
+            engine: args.engine,
+            rule: args.rule,
+            threads: args.verify_threads,
+            pin: !args.no_pin,
+        },
         window,
     )?;
     let valid_share = txs.iter().filter(|tx| tx.valid).count() as f64 / txs.len().max(1) as f64;

@@ -1,9 +1,8 @@
-//! The appliance's verify capacity, to state a flood as a multiple of it:
-//! the raw rate at which the same number of verify workers, with the same
-//! backend (`--engine`), judge the flood's own invalid transactions, fed as
-//! the appliance feeds them (pre-parsed batches of 64, as in `rampart bench
-//! pipeline`). Measured in this process before the appliance starts, so
-//! nothing else competes for the cores.
+//! The raw verify rate: verify workers alone, with the appliance's own
+//! backends, pinning and pre-parsed jobs and no copies (each job's
+//! transactions come back with its verdicts and go out again).
+//! `rampart bench pipeline` compares the whole appliance with it, and
+//! `rampart bench attack` states a flood as a multiple of it.
 
 use std::{
     net::SocketAddr,
@@ -22,48 +21,66 @@ use crate::{
     packet::{Packet, ParsedTx},
 };
 
-/// Transactions per second `threads` workers on `engine` judge of `txs`
-/// over `window` (after a 200 ms warm-up).
+/// The workers whose raw rate is measured, set up as the appliance sets
+/// its own up.
+#[derive(Debug, Clone, Copy)]
+pub struct RawWorkers {
+    /// The CPU backend's path.
+    pub engine: EngineChoice,
+    /// The signature rule.
+    pub rule: Rule,
+    /// Verify worker threads.
+    pub threads: usize,
+    /// Pin them to the last cores, as the appliance does by default.
+    pub pin: bool,
+}
+
+/// Transactions per second `workers` judge of `txs` over `window`, after an
+/// uncounted 300 ms warm-up (as every contender of `bench sigverify` gets).
 ///
 /// # Errors
-/// A backend or the pool cannot start.
-pub(super) fn verify_capacity(
+/// A backend or the pool cannot start, or the workers stop.
+pub fn raw_verify_rate(
     txs: &[Vec<u8>],
-    engine: EngineChoice,
-    threads: usize,
+    workers: &RawWorkers,
     window: Duration,
 ) -> anyhow::Result<f64> {
-    let threads = threads.max(1);
+    let threads = workers.threads.max(1);
     let spec = PipelineConfig {
-        engine,
+        engine: workers.engine,
+        rule: workers.rule,
         ..PipelineConfig::default()
     }
     .backend();
     let backends = (0..threads)
         .map(|_| make_backend(&spec))
         .collect::<Result<Vec<_>, _>>()?;
-    let pool = VerifyPool::<ParsedTx>::start_pinned(backends, 2, &verify_cores(threads))?;
+    let cores = if workers.pin {
+        verify_cores(threads)
+    } else {
+        Vec::new()
+    };
+    let pool = VerifyPool::<ParsedTx>::start_pinned(backends, 2, &cores)?;
     let peer = SocketAddr::from(([127, 0, 0, 1], 0));
     let mut idle: Vec<Option<Vec<ParsedTx>>> = txs
         .chunks(64)
         .map(|chunk| {
-            Some(
-                chunk
-                    .iter()
-                    .filter_map(|bytes| {
-                        let packet = Packet {
-                            bytes: bytes.clone(),
-                            received: Instant::now(),
-                            peer,
-                        };
-                        ParsedTx::parse(packet, |_| 0).ok()
-                    })
-                    .collect(),
-            )
+            let parsed = chunk
+                .iter()
+                .filter_map(|bytes| {
+                    let packet = Packet {
+                        bytes: bytes.clone(),
+                        received: Instant::now(),
+                        peer,
+                    };
+                    ParsedTx::parse(packet, |_| 0).ok()
+                })
+                .collect();
+            Some(parsed)
         })
         .collect();
     let mut rate = 0.0;
-    for slice in [Duration::from_millis(200), window] {
+    for slice in [Duration::from_millis(300), window] {
         let started = Instant::now();
         let (mut next, mut done, mut last) = (0usize, 0u64, started);
         drive(
@@ -78,7 +95,7 @@ pub(super) fn verify_capacity(
                 next += 1;
                 Some(Job {
                     id: index as u64,
-                    rule: Rule::Strict,
+                    rule: workers.rule,
                     transactions,
                 })
             },
