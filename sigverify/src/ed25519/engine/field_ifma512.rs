@@ -119,6 +119,18 @@ impl Fe8 {
         Fe8(v).weak_reduce()
     }
 
+    /// self + other without the carry pass, for a sum that is only ever an
+    /// operand of [`Fe8::add`] or the minuend of [`Fe8::sub`], both of which carry
+    /// (never a multiplicand, never a subtrahend).
+    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    pub(super) fn add_unreduced(self, other: Fe8) -> Fe8 {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(other.0) {
+            *a = _mm512_add_epi64(*a, b);
+        }
+        Fe8(v)
+    }
+
     /// self − other (computed as self + 4p − other), weakly reduced. `other`
     /// must have limbs below 2^53 − 76, which every value here has.
     #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]

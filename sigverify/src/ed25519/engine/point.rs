@@ -164,7 +164,8 @@ macro_rules! define_points {
                 let xx = self.x.square();
                 let yy = self.y.square();
                 let zz = self.z.square();
-                let zz2 = zz.add(zz);
+                // Only the minuend of the subtraction below: no carry needed.
+                let zz2 = zz.add_unreduced(zz);
                 let x_plus_y_sq = self.x.add(self.y).square();
                 let yy_plus_xx = yy.add(xx);
                 let yy_minus_xx = yy.sub(xx);
@@ -246,7 +247,8 @@ macro_rules! define_points {
                 let mm = self.y.sub(self.x).mul(other.y_minus_x);
                 let tt2d = self.t.mul(other.t2d);
                 let zz = self.z.mul(other.z);
-                let zz2 = zz.add(zz);
+                // Only an addend and a minuend below, which carry: no carry here.
+                let zz2 = zz.add_unreduced(zz);
                 Completed4 {
                     x: pp.sub(mm),
                     y: pp.add(mm),
@@ -261,7 +263,7 @@ macro_rules! define_points {
                 let pp = self.y.add(self.x).mul(other.y_plus_x);
                 let mm = self.y.sub(self.x).mul(other.y_minus_x);
                 let txy2d = self.t.mul(other.xy2d);
-                let z2 = self.z.add(self.z);
+                let z2 = self.z.add_unreduced(self.z);
                 Completed4 {
                     x: pp.sub(mm),
                     y: pp.add(mm),
