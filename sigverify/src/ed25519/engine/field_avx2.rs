@@ -151,6 +151,18 @@ impl Fe4 {
         Fe4(v).weak_reduce()
     }
 
+    /// self + other without the carry pass, for a sum that is only ever an
+    /// operand of [`Fe4::add`] or the minuend of [`Fe4::sub`], both of which carry
+    /// (never a multiplicand, never a subtrahend).
+    #[target_feature(enable = "avx2")]
+    pub(super) fn add_unreduced(self, other: Fe4) -> Fe4 {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(other.0) {
+            *a = _mm256_add_epi64(*a, b);
+        }
+        Fe4(v)
+    }
+
     /// self − other (as self + 4p − other), weakly reduced.
     #[target_feature(enable = "avx2")]
     pub(super) fn sub(self, other: Fe4) -> Fe4 {

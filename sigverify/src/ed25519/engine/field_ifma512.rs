@@ -98,9 +98,10 @@ impl Fe8 {
         for (carry, limb) in c.iter_mut().zip(v) {
             *carry = _mm512_srli_epi64::<51>(limb);
         }
-        let top = _mm512_mullo_epi64(c[4], _mm512_set1_epi64(19));
+        // c[4] < 2^8: 19·c[4] is exact in the low 52 bits of one IFMA product
+        // (one uop where `vpmullq` takes three).
         Fe8([
-            _mm512_add_epi64(_mm512_and_si512(v[0], mask), top),
+            _mm512_madd52lo_epu64(_mm512_and_si512(v[0], mask), c[4], _mm512_set1_epi64(19)),
             _mm512_add_epi64(_mm512_and_si512(v[1], mask), c[0]),
             _mm512_add_epi64(_mm512_and_si512(v[2], mask), c[1]),
             _mm512_add_epi64(_mm512_and_si512(v[3], mask), c[2]),
@@ -118,6 +119,18 @@ impl Fe8 {
         Fe8(v).weak_reduce()
     }
 
+    /// self + other without the carry pass, for a sum that is only ever an
+    /// operand of [`Fe8::add`] or the minuend of [`Fe8::sub`], both of which carry
+    /// (never a multiplicand, never a subtrahend).
+    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    pub(super) fn add_unreduced(self, other: Fe8) -> Fe8 {
+        let mut v = self.0;
+        for (a, b) in v.iter_mut().zip(other.0) {
+            *a = _mm512_add_epi64(*a, b);
+        }
+        Fe8(v)
+    }
+
     /// self − other (computed as self + 4p − other), weakly reduced. `other`
     /// must have limbs below 2^53 − 76, which every value here has.
     #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
@@ -127,6 +140,13 @@ impl Fe8 {
             *a = _mm512_sub_epi64(_mm512_add_epi64(*a, _mm512_set1_epi64(p4 as i64)), b);
         }
         Fe8(v).weak_reduce()
+    }
+
+    /// Every limb of every lane is below 2^52, the bound IFMA multiplicands need
+    /// (for debug assertions).
+    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    fn below_2_52(self) -> bool {
+        self.to_lanes().iter().flatten().all(|&l| l < 1 << 52)
     }
 
     /// Per lane: `other` where `mask[j]`, `self` elsewhere.
@@ -141,7 +161,9 @@ impl Fe8 {
     }
 
     /// Folds the ten product columns (`z[k]` at weight 2^(51k)) back to five
-    /// limbs with 2^255 ≡ 19, then carries so that every limb is ≤ 2^51.
+    /// limbs with 2^255 ≡ 19, then one carry pass over all five limbs at once
+    /// (no chain from limb to limb): every limb comes out below 2^51 + 2^15,
+    /// inside IFMA's 52-bit multiplicand and `sub`'s bound on `other`.
     #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
     fn reduce_columns(z: [__m512i; 10]) -> Fe8 {
         let nineteen = _mm512_set1_epi64(19);
@@ -150,19 +172,19 @@ impl Fe8 {
         for (k, limb) in r.iter_mut().enumerate() {
             *limb = _mm512_add_epi64(z[k], _mm512_mullo_epi64(z[k + 5], nineteen));
         }
-        // Sequential carry: every column is below 2^61, so each carry is below 2^10.
-        for k in 0..4 {
-            let carry = _mm512_srli_epi64::<51>(r[k]);
-            r[k] = _mm512_and_si512(r[k], mask);
-            r[k + 1] = _mm512_add_epi64(r[k + 1], carry);
+        // Every column is below 2^61, so each carry is below 2^10 and 19 times
+        // the top one is exact in one IFMA product's low 52 bits.
+        let mut c = r;
+        for (carry, limb) in c.iter_mut().zip(r) {
+            *carry = _mm512_srli_epi64::<51>(limb);
         }
-        let carry = _mm512_srli_epi64::<51>(r[4]);
-        r[4] = _mm512_and_si512(r[4], mask);
-        r[0] = _mm512_add_epi64(r[0], _mm512_mullo_epi64(carry, nineteen));
-        let carry = _mm512_srli_epi64::<51>(r[0]);
-        r[0] = _mm512_and_si512(r[0], mask);
-        r[1] = _mm512_add_epi64(r[1], carry);
-        Fe8(r)
+        Fe8([
+            _mm512_madd52lo_epu64(_mm512_and_si512(r[0], mask), c[4], nineteen),
+            _mm512_add_epi64(_mm512_and_si512(r[1], mask), c[0]),
+            _mm512_add_epi64(_mm512_and_si512(r[2], mask), c[1]),
+            _mm512_add_epi64(_mm512_and_si512(r[3], mask), c[2]),
+            _mm512_add_epi64(_mm512_and_si512(r[4], mask), c[3]),
+        ])
     }
 
     /// self · other.
@@ -172,6 +194,7 @@ impl Fe8 {
     /// column i+j+1.
     #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
     pub(super) fn mul(self, other: Fe8) -> Fe8 {
+        debug_assert!(self.below_2_52() && other.below_2_52());
         let (a, b) = (self.0, other.0);
         let zero = _mm512_setzero_si512();
         let mut lo = [zero; 10];
@@ -192,6 +215,7 @@ impl Fe8 {
     /// self².
     #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
     pub(super) fn square(self) -> Fe8 {
+        debug_assert!(self.below_2_52());
         let a = self.0;
         let zero = _mm512_setzero_si512();
         // Diagonal terms once, cross terms once and then doubled.

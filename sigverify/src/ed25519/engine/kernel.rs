@@ -115,9 +115,11 @@ macro_rules! define_kernels {
             }
         }
 
-        /// Builds lane `j`'s cached multiples 0..=8 of `p` (all four lanes at once).
+        /// Builds lane `j`'s cached multiples 0..=8 of `p` (all four lanes at once),
+        /// and the lanes where [8]p, the last entry, is the neutral element: `p` is
+        /// of small order there, known without three more doublings.
         #[target_feature(enable = $features)]
-        fn multiples_table(p: Extended4) -> [LaneTable; LANES] {
+        fn multiples_table(p: Extended4) -> ([LaneTable; LANES], [bool; LANES]) {
             let p_cached = p.to_cached();
             let p2 = p.double();
             let p3 = p2.add_cached(&p_cached);
@@ -126,6 +128,7 @@ macro_rules! define_kernels {
             let p6 = p3.double();
             let p7 = p6.add_cached(&p_cached);
             let p8 = p4.double();
+            let small_order = p8.is_identity_lanes();
             let points = [p, p2, p3, p4, p5, p6, p7, p8];
             let mut tables = [[[[0u64; 5]; 4]; TABLE_LEN]; LANES];
             let mut entries = [Cached4::identity(); TABLE_LEN];
@@ -145,7 +148,7 @@ macro_rules! define_kernels {
                     }
                 }
             }
-            tables
+            (tables, small_order)
         }
 
         /// Lane j's entry |digits[j]| of its own table, negated where the digit is < 0.
@@ -191,22 +194,33 @@ macro_rules! define_kernels {
         /// windows, one addition per window from each lane's own table of −A
         /// multiples; S in 8-bit windows, one addition from the base-point table
         /// on every other window.
+        /// Also returns the lanes where A is of small order ([8](−A) = 0, read
+        /// from the table).
         #[target_feature(enable = $features)]
-        fn recompute_r(a: Extended4, lanes: &[LaneInput; LANES]) -> Extended4 {
+        fn recompute_r(a: Extended4, lanes: &[LaneInput; LANES]) -> (Extended4, [bool; LANES]) {
             let base = base_table();
-            let tables = multiples_table(a.neg());
+            let (tables, a_small) = multiples_table(a.neg());
             let mut acc = Extended4::identity();
             for window in (0..64).rev() {
-                if window != 63 {
-                    acc = acc.double_n(4);
-                }
-                acc = acc.add_cached(&select_cached(&tables, lanes.map(|l| l.k_digits[window])));
+                let mut sum = acc.add_cached_completed(&select_cached(
+                    &tables,
+                    lanes.map(|l| l.k_digits[window]),
+                ));
                 // S's radix-256 digit i weighs 256^i = 16^(2i): every other window.
                 if window % 2 == 0 {
-                    acc = acc.add_affine(&select_base(base, lanes.map(|l| l.s_digits[window / 2])));
+                    sum = sum.into_extended().add_affine_completed(&select_base(
+                        base,
+                        lanes.map(|l| l.s_digits[window / 2]),
+                    ));
                 }
+                // The doublings read no T: the last addition of a window skips it.
+                acc = if window == 0 {
+                    sum.into_extended()
+                } else {
+                    sum.double_n(4)
+                };
             }
-            acc
+            (acc, a_small)
         }
 
         /// Runs the strict core on four signatures: decode A and test its order,
@@ -214,8 +228,7 @@ macro_rules! define_kernels {
         #[target_feature(enable = $features)]
         pub(super) fn verify_lanes(lanes: &[LaneInput; LANES]) -> [LaneOutcome; LANES] {
             let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
-            let a_small = a.is_small_order_lanes();
-            let acc = recompute_r(a, lanes);
+            let (acc, a_small) = recompute_r(a, lanes);
             let recomputed = acc.compress_lanes();
             let recomputed_small = acc.is_small_order_lanes();
             core::array::from_fn(|j| LaneOutcome {
@@ -235,10 +248,10 @@ macro_rules! define_kernels {
             r: &[[u8; 32]; LANES],
         ) -> [CofactoredOutcome; LANES] {
             let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
-            let a_small = a.is_small_order_lanes();
             let (r_point, r_valid) = Extended4::decompress(r);
             let r_small = r_point.is_small_order_lanes();
-            let difference = recompute_r(a, lanes).add_cached(&r_point.neg().to_cached());
+            let (recomputed, a_small) = recompute_r(a, lanes);
+            let difference = recomputed.add_cached(&r_point.neg().to_cached());
             let holds = difference.is_small_order_lanes();
             core::array::from_fn(|j| CofactoredOutcome {
                 pubkey: PointCheck {

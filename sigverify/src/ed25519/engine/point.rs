@@ -80,7 +80,7 @@ macro_rules! define_points {
         /// The "completed" result of a doubling or addition, (X : Z) × (Y : T) with
         /// x = X/Z and y = Y/T, before the four products that return to extended form.
         #[derive(Clone, Copy)]
-        struct Completed4 {
+        pub(super) struct Completed4 {
             x: Fe4,
             y: Fe4,
             z: Fe4,
@@ -123,6 +123,19 @@ macro_rules! define_points {
                 }
             }
 
+            /// [2^n]self, without the product for T that a doubling would not read
+            /// (three products instead of four going back from completed form).
+            #[target_feature(enable = $features)]
+            pub(super) fn double_n(self, n: u32) -> Extended4 {
+                self.to_projective().double_n(n)
+            }
+
+            /// Back to extended form, for an addition.
+            #[target_feature(enable = $features)]
+            pub(super) fn into_extended(self) -> Extended4 {
+                self.to_extended()
+            }
+
             #[target_feature(enable = $features)]
             fn to_projective(self) -> Projective4 {
                 Projective4 {
@@ -134,12 +147,25 @@ macro_rules! define_points {
         }
 
         impl Projective4 {
+            /// [2^n]self in extended form: T only after the last doubling, the only
+            /// one whose result feeds an addition.
+            #[target_feature(enable = $features)]
+            fn double_n(self, n: u32) -> Extended4 {
+                debug_assert!(n >= 1);
+                let mut p = self;
+                for _ in 1..n {
+                    p = p.double().to_projective();
+                }
+                p.double().to_extended()
+            }
+
             #[target_feature(enable = $features)]
             fn double(self) -> Completed4 {
                 let xx = self.x.square();
                 let yy = self.y.square();
-                let zz2 = self.z.square();
-                let zz2 = zz2.add(zz2);
+                let zz = self.z.square();
+                // Only the minuend of the subtraction below: no carry needed.
+                let zz2 = zz.add_unreduced(zz);
                 let x_plus_y_sq = self.x.add(self.y).square();
                 let yy_plus_xx = yy.add(xx);
                 let yy_minus_xx = yy.sub(xx);
@@ -183,12 +209,7 @@ macro_rules! define_points {
             /// [2^n]self, skipping T where the next step is another doubling.
             #[target_feature(enable = $features)]
             pub(super) fn double_n(self, n: u32) -> Extended4 {
-                debug_assert!(n >= 1);
-                let mut p = self.to_projective();
-                for _ in 1..n {
-                    p = p.double().to_projective();
-                }
-                p.double().to_extended()
+                self.to_projective().double_n(n)
             }
 
             /// −self.
@@ -216,34 +237,39 @@ macro_rules! define_points {
             /// self + other.
             #[target_feature(enable = $features)]
             pub(super) fn add_cached(self, other: &Cached4) -> Extended4 {
+                self.add_cached_completed(other).to_extended()
+            }
+
+            /// self + other in completed form, for a caller that doubles next.
+            #[target_feature(enable = $features)]
+            pub(super) fn add_cached_completed(self, other: &Cached4) -> Completed4 {
                 let pp = self.y.add(self.x).mul(other.y_plus_x);
                 let mm = self.y.sub(self.x).mul(other.y_minus_x);
                 let tt2d = self.t.mul(other.t2d);
                 let zz = self.z.mul(other.z);
-                let zz2 = zz.add(zz);
+                // Only an addend and a minuend below, which carry: no carry here.
+                let zz2 = zz.add_unreduced(zz);
                 Completed4 {
                     x: pp.sub(mm),
                     y: pp.add(mm),
                     z: zz2.add(tt2d),
                     t: zz2.sub(tt2d),
                 }
-                .to_extended()
             }
 
-            /// self + other for an affine `other`.
+            /// self + other for an affine `other`, in completed form.
             #[target_feature(enable = $features)]
-            pub(super) fn add_affine(self, other: &Affine4) -> Extended4 {
+            pub(super) fn add_affine_completed(self, other: &Affine4) -> Completed4 {
                 let pp = self.y.add(self.x).mul(other.y_plus_x);
                 let mm = self.y.sub(self.x).mul(other.y_minus_x);
                 let txy2d = self.t.mul(other.xy2d);
-                let z2 = self.z.add(self.z);
+                let z2 = self.z.add_unreduced(self.z);
                 Completed4 {
                     x: pp.sub(mm),
                     y: pp.add(mm),
                     z: z2.add(txy2d),
                     t: z2.sub(txy2d),
                 }
-                .to_extended()
             }
 
             /// Lanes holding the neutral element (X = 0 and Y = Z).
