@@ -31,6 +31,7 @@ mod field_avx2;
 mod field_common;
 mod field_ifma;
 mod field_ifma512;
+mod field_ifma_ops;
 mod ifma;
 mod ifma512;
 mod kernel;
