@@ -14,7 +14,7 @@ use std::{
     time::Duration,
 };
 
-use crossbeam_channel::{Receiver, Sender, TrySendError};
+use crossbeam_channel::{Receiver, Sender};
 use tokio::sync::Notify;
 
 use super::schedule::{Class, FairLimits, FairSchedule, Push};
@@ -81,10 +81,9 @@ impl<K: Copy + Eq + Hash + Ord, T> FairSender<K, T> {
             Err(_) => return Push::Full(item),
         };
         if !matches!(push, Push::Full(_)) {
-            // A full bell already promises a wake-up that will see this item.
-            if let Err(TrySendError::Disconnected(())) = self.bell.try_send(()) {
-                // The batch stage is gone; the item stays unread (shutdown).
-            }
+            // A full bell already promises a wake-up that will see this item;
+            // a disconnected one means the batch stage is gone (shutdown).
+            let _ = self.bell.try_send(());
         }
         push
     }

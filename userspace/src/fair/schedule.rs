@@ -344,11 +344,6 @@ impl<K: Copy + Eq + Hash + Ord, T> FairSchedule<K, T> {
         self.items.len()
     }
 
-    /// The bound over all sources.
-    pub fn capacity(&self) -> usize {
-        self.limits.capacity
-    }
-
     /// The top-level lane and weight of `source` in `class`.
     fn lane(&self, source: K, class: Class) -> (Lane<K>, f64) {
         let floor = self.limits.unstaked_floor;
