@@ -218,15 +218,27 @@ fn ops(data: &[u8]) -> Vec<Op> {
     ops
 }
 
-/// Sends every operation; returns (streams opened and not reset, whether
-/// the server had reason to close the connection, every payload sent in
-/// full).
-async fn run(connection: &quinn::Connection, ops: &[Op]) -> (u64, bool, HashSet<Vec<u8>>) {
+/// What the client did: streams opened and not reset, whether the server
+/// had reason to close the connection, every payload sent in full, and the
+/// streams left unfinished.
+struct Sent {
+    opened: u64,
+    closes: bool,
+    whole: HashSet<Vec<u8>>,
+    /// Held open until the connection closes: quinn finishes a send stream
+    /// when it is dropped, so dropping one would turn an unfinished stream
+    /// the server has not accepted yet (its budget withholds credit) into a
+    /// finished one the server rightly hands on.
+    unfinished: Vec<quinn::SendStream>,
+}
+
+/// Sends every operation.
+async fn run(connection: &quinn::Connection, ops: &[Op]) -> Sent {
     let mut opened = 0u64;
     let mut closes = false;
     let mut sent = HashSet::new();
     let mut waiting = Vec::new();
-    for op in ops {
+    'ops: for op in ops {
         let streams: Vec<(Vec<u8>, usize, bool, bool)> = match op {
             Op::Send(bytes) => {
                 closes |= bytes.is_empty() || bytes.len() > 4096;
@@ -251,7 +263,7 @@ async fn run(connection: &quinn::Connection, ops: &[Op]) -> (u64, bool, HashSet<
             let Ok(Ok(mut stream)) =
                 tokio::time::timeout(Duration::from_secs(2), connection.open_uni()).await
             else {
-                return (opened, closes, sent);
+                break 'ops;
             };
             opened += 1;
             let mut ok = true;
@@ -284,13 +296,22 @@ async fn run(connection: &quinn::Connection, ops: &[Op]) -> (u64, bool, HashSet<
             }
             waiting.push(tokio::spawn(async move {
                 let _ = tokio::time::timeout(Duration::from_secs(3), stream.stopped()).await;
+                (!finish).then_some(stream)
             }));
         }
     }
+    let mut unfinished = Vec::new();
     for task in waiting {
-        let _ = task.await;
+        if let Ok(Some(stream)) = task.await {
+            unfinished.push(stream);
+        }
     }
-    (opened, closes, sent)
+    Sent {
+        opened,
+        closes,
+        whole: sent,
+        unfinished,
+    }
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -306,7 +327,12 @@ fuzz_target!(|data: &[u8]| {
         let Ok(connection) = fixture.client.connect(fixture.server).await else {
             panic!("the ingress refused a connection");
         };
-        let (opened, closes, sent) = run(&connection, &ops).await;
+        let Sent {
+            opened,
+            closes,
+            whole: sent,
+            unfinished,
+        } = run(&connection, &ops).await;
         // Wait for the server to settle: every opened stream counted when
         // nothing closed the connection, else the books balanced and still.
         let mut stable = 0;
@@ -332,6 +358,8 @@ fuzz_target!(|data: &[u8]| {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         connection.close(VarInt::from_u32(0), b"done");
+        // Closed first, so dropping these cannot finish them.
+        drop(unfinished);
         let now = Books::read(&fixture.counters).since(&before);
         assert_eq!(
             now.entered,
