@@ -4,7 +4,7 @@
 use solana_ed25519::scalar::Scalar;
 
 use super::{
-    kernel::{CofactoredOutcome, LaneInput, LaneOutcome},
+    kernel::{CofactoredOutcome, LaneInput, LaneOutcome, SHARED_GROUPS},
     limbs::{signed_radix16, signed_radix256},
     sha512::Padded,
     Engine, MAX_LANES,
@@ -91,17 +91,30 @@ struct PendingReason {
 pub(crate) fn verify_strict(engine: Engine, inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
     debug_assert_eq!(inputs.len(), out.len());
     let lanes = engine.lanes();
+    let block = lanes * SHARED_GROUPS;
     let mut preparer = LanePreparer::new();
     let mut pending = Vec::new();
-    for (g, (group, verdicts)) in inputs.chunks(lanes).zip(out.chunks_mut(lanes)).enumerate() {
-        let prepared = preparer.prepare(engine, group);
-        let outcomes = engine.verify_group(&prepared.lanes);
-        for (j, (input, verdict)) in group.iter().zip(verdicts.iter_mut()).enumerate() {
+    let mut prepared: Vec<PreparedLanes> = Vec::with_capacity(SHARED_GROUPS);
+    let mut kernel_in = Vec::with_capacity(SHARED_GROUPS);
+    let mut outcomes = [[LaneOutcome::default(); MAX_LANES]; SHARED_GROUPS];
+    for (b, (inputs, out)) in inputs.chunks(block).zip(out.chunks_mut(block)).enumerate() {
+        prepared.clear();
+        prepared.extend(
+            inputs
+                .chunks(lanes)
+                .map(|group| preparer.prepare(engine, group)),
+        );
+        kernel_in.clear();
+        kernel_in.extend(prepared.iter().map(|p| p.lanes));
+        let outcomes = &mut outcomes[..prepared.len()];
+        engine.verify_groups(&kernel_in, outcomes);
+        for (j, (input, verdict)) in inputs.iter().zip(out.iter_mut()).enumerate() {
+            let (g, lane) = (j / lanes, j % lanes);
             let r = input.r_bytes();
-            match judge_strict(&outcomes[j], prepared.s_ok[j], &r) {
+            match judge_strict(&outcomes[g][lane], prepared[g].s_ok[lane], &r) {
                 Judgement::Final(final_verdict) => *verdict = final_verdict,
                 Judgement::DependsOnR(otherwise) => pending.push(PendingReason {
-                    index: g * lanes + j,
+                    index: b * block + j,
                     r,
                     otherwise,
                 }),

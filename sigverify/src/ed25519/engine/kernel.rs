@@ -39,6 +39,10 @@ pub(super) struct PointCheck {
     pub small_order: bool,
 }
 
+/// Groups whose compressions share one field inversion (Montgomery's trick):
+/// a 64-signature batch on eight lanes inverts once instead of eight times.
+pub(super) const SHARED_GROUPS: usize = 8;
+
 /// Entries per lookup table: multiples 0..=8 of a point.
 pub(super) const TABLE_LEN: usize = 9;
 
@@ -76,8 +80,9 @@ macro_rules! define_kernels {
     ($features:literal) => {
         use $crate::ed25519::engine::kernel::{
             BaseTable, CofactoredOutcome, LaneInput, LaneOutcome, LaneTable, PointCheck,
-            BASE_POINT, BASE_TABLE_LEN, TABLE_LEN,
+            BASE_POINT, BASE_TABLE_LEN, SHARED_GROUPS, TABLE_LEN,
         };
+        use $crate::ed25519::engine::MAX_LANES;
 
         static BASE_TABLE: std::sync::OnceLock<BaseTable> = std::sync::OnceLock::new();
 
@@ -223,20 +228,64 @@ macro_rules! define_kernels {
             (acc, a_small)
         }
 
-        /// Runs the strict core on four signatures: decode A and test its order,
-        /// recompute R, compress it and test its order.
+        /// Runs the strict core on up to [`SHARED_GROUPS`] groups of signatures (the
+        /// first `LANES` of each group): decode A and test its order, recompute R,
+        /// compress it and test its order. The compressions share one inversion:
+        /// the product of every group's Z, lane by lane, is inverted once and each
+        /// 1/Z recovered with three products.
         #[target_feature(enable = $features)]
-        pub(super) fn verify_lanes(lanes: &[LaneInput; LANES]) -> [LaneOutcome; LANES] {
-            let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
-            let (acc, a_small) = recompute_r(a, lanes);
-            let recomputed = acc.compress_lanes();
-            let recomputed_small = acc.is_small_order_lanes();
-            core::array::from_fn(|j| LaneOutcome {
-                pubkey_valid: a_valid[j],
-                pubkey_small_order: a_small[j],
-                recomputed: recomputed[j],
-                recomputed_small_order: recomputed_small[j],
-            })
+        pub(super) fn verify_groups(
+            groups: &[[LaneInput; MAX_LANES]],
+            out: &mut [[LaneOutcome; MAX_LANES]],
+        ) {
+            assert!(groups.len() <= SHARED_GROUPS && groups.len() == out.len());
+            let one = Fe4::splat([1, 0, 0, 0, 0]);
+            let zero = Fe4::splat([0; 5]);
+            let mut points = [Extended4::identity(); SHARED_GROUPS];
+            let mut a_checks = [([false; LANES], [false; LANES]); SHARED_GROUPS];
+            // Z is never zero for a point on the curve; a lane whose A did not
+            // decode may hold anything, so a zero there is taken as one in the
+            // product (leaving the other groups' lanes exact) and gets 1/Z = 0,
+            // as an inversion of its own would give.
+            let mut z_zero = [[false; LANES]; SHARED_GROUPS];
+            // prefix[g] = Z_0 · … · Z_g
+            let mut prefix = [one; SHARED_GROUPS];
+            let mut product = one;
+            for (g, group) in groups.iter().enumerate() {
+                let lanes: &[LaneInput; LANES] = group[..LANES]
+                    .try_into()
+                    .expect("an engine has at most MAX_LANES lanes");
+                let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
+                let (acc, a_small) = recompute_r(a, lanes);
+                z_zero[g] = acc.z.eq_lanes(zero);
+                product = product.mul(acc.z.blend(one, z_zero[g]));
+                prefix[g] = product;
+                points[g] = acc;
+                a_checks[g] = (a_valid, a_small);
+            }
+            // inverse = 1/(Z_0 · … · Z_g) at the top of each step.
+            let mut inverse = product.invert();
+            for g in (0..groups.len()).rev() {
+                let acc = points[g];
+                let z_inv = if g == 0 {
+                    inverse
+                } else {
+                    let z_inv = inverse.mul(prefix[g - 1]);
+                    inverse = inverse.mul(acc.z.blend(one, z_zero[g]));
+                    z_inv
+                };
+                let recomputed = acc.compress_lanes_with(z_inv.blend(zero, z_zero[g]));
+                let recomputed_small = acc.is_small_order_lanes();
+                let (a_valid, a_small) = a_checks[g];
+                for (j, outcome) in out[g][..LANES].iter_mut().enumerate() {
+                    *outcome = LaneOutcome {
+                        pubkey_valid: a_valid[j],
+                        pubkey_small_order: a_small[j],
+                        recomputed: recomputed[j],
+                        recomputed_small_order: recomputed_small[j],
+                    };
+                }
+            }
         }
 
         /// Runs the cofactored core on four signatures: decode A and R and test their

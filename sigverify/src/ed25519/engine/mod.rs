@@ -205,24 +205,19 @@ impl Engine {
         }
     }
 
-    /// Runs the strict kernel on the first [`Engine::lanes`] signatures.
-    fn verify_group(self, lanes: &[LaneInput; MAX_LANES]) -> [LaneOutcome; MAX_LANES] {
-        let mut out = [LaneOutcome::default(); MAX_LANES];
+    /// Runs the strict kernel on up to [`kernel::SHARED_GROUPS`] groups (the
+    /// first [`Engine::lanes`] signatures of each), sharing one inversion.
+    fn verify_groups(
+        self,
+        groups: &[[LaneInput; MAX_LANES]],
+        out: &mut [[LaneOutcome; MAX_LANES]],
+    ) {
+        // Safety: an `Engine` exists only for a kind its CPU supports.
         match self.0 {
-            // Safety: an `Engine` of this kind exists only after
-            // `EngineKind::supported` found every target feature the function
-            // is compiled for.
-            EngineKind::Ifma512 => out = unsafe { ifma512::verify_lanes(lanes) },
-            // Safety: as above, IFMA with VL was detected.
-            EngineKind::Ifma => {
-                out[..4].copy_from_slice(&unsafe { ifma::verify_lanes(first4(lanes)) })
-            }
-            // Safety: as above, AVX2 was detected.
-            EngineKind::Avx2 => {
-                out[..4].copy_from_slice(&unsafe { avx2::verify_lanes(first4(lanes)) })
-            }
+            EngineKind::Ifma512 => unsafe { ifma512::verify_groups(groups, out) },
+            EngineKind::Ifma => unsafe { ifma::verify_groups(groups, out) },
+            EngineKind::Avx2 => unsafe { avx2::verify_groups(groups, out) },
         }
-        out
     }
 
     /// Runs the cofactored kernel on the first [`Engine::lanes`] signatures,

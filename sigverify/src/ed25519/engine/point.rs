@@ -286,10 +286,11 @@ macro_rules! define_points {
                 self.double_n(3).is_identity_lanes()
             }
 
-            /// Each lane's canonical 32-byte encoding (y with the sign of x in bit 255).
+            /// Each lane's canonical 32-byte encoding (y with the sign of x in bit
+            /// 255), given `z_inv` = 1/Z: the kernels share one inversion among
+            /// several groups.
             #[target_feature(enable = $features)]
-            pub(super) fn compress_lanes(self) -> [[u8; 32]; LANES] {
-                let z_inv = self.z.invert();
+            pub(super) fn compress_lanes_with(self, z_inv: Fe4) -> [[u8; 32]; LANES] {
                 let x = self.x.mul(z_inv).canonical_lanes();
                 let y = self.y.mul(z_inv).canonical_lanes();
                 core::array::from_fn(|j| {
