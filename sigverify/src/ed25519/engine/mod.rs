@@ -178,7 +178,13 @@ impl Engine {
     /// If the lengths differ.
     pub fn verify_strict(self, inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
         assert_eq!(inputs.len(), out.len(), "one verdict slot per input");
+        let (head, tail) = self.split_tail(inputs.len());
+        let (inputs, tail_inputs) = inputs.split_at(head);
+        let (out, tail_out) = out.split_at_mut(head);
         batch::verify_strict(self, inputs, out);
+        if let Some(narrow) = tail {
+            batch::verify_strict(narrow, tail_inputs, tail_out);
+        }
     }
 
     /// Verifies every input on its own under a cofactored rule, writing
@@ -194,7 +200,29 @@ impl Engine {
     ) {
         assert!(rule.is_cofactored(), "{rule} is not a cofactored rule");
         assert_eq!(inputs.len(), out.len(), "one verdict slot per input");
+        let (head, tail) = self.split_tail(inputs.len());
+        let (inputs, tail_inputs) = inputs.split_at(head);
+        let (out, tail_out) = out.split_at_mut(head);
         batch::verify_cofactored(self, rule, inputs, out);
+        if let Some(narrow) = tail {
+            batch::verify_cofactored(narrow, rule, tail_inputs, tail_out);
+        }
+    }
+
+    /// Where `len` signatures would leave their last 8-lane run at most half
+    /// full (a batch's tail, or a small batch at light load), that tail goes
+    /// to the 4-lane IFMA kernel on the same CPU: a 4-lane run costs about
+    /// 0.7 of an 8-lane one on the Intel core measured (docs/sigverify-engine.md).
+    /// Returns how many signatures this engine takes, and the engine for the
+    /// rest if any.
+    fn split_tail(self, len: usize) -> (usize, Option<Engine>) {
+        let tail = len % 8;
+        if self.0 == EngineKind::Ifma512 && (1..=4).contains(&tail) {
+            // Both IFMA kinds need the same CPU features.
+            (len - tail, Some(Engine(EngineKind::Ifma)))
+        } else {
+            (len, None)
+        }
     }
 
     /// Signatures per kernel run: 8 for `ifma512`, 4 otherwise.
