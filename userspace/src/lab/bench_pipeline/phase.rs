@@ -44,12 +44,21 @@ pub(super) fn phase(
     rate: Option<f64>,
     window: Duration,
 ) -> anyhow::Result<PhaseResult> {
+    // The client and the sink stand in for two other machines: each gets a
+    // thread of its own, so the sink's arrival stamps never wait behind the
+    // client's sends.
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name("bench-client")
+        .enable_all()
+        .build()?;
+    let sink_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("bench-sink")
         .enable_all()
         .build()?;
     let sink_identity = Identity::generate()?;
-    let sink = runtime.block_on(async { TpuSink::start(&sink_identity) })?;
+    let sink = sink_runtime.block_on(async { TpuSink::start(&sink_identity) })?;
     let dir = std::env::temp_dir().join(format!("rampart-bench-pipeline-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let mut config = Config::default();
@@ -158,7 +167,7 @@ pub(super) fn phase(
         counters.verify_latency_quantile_us("0.99").unwrap_or(0),
     );
     appliance.shutdown();
-    runtime.block_on(sink.stop());
+    sink_runtime.block_on(sink.stop());
     let _ = std::fs::remove_dir_all(&dir);
 
     let last_arrival = forwarded_at_end
