@@ -36,6 +36,7 @@ use rampart::{
         admission::{AdmissionLimits, PeerKey, Refusal, StakeTable},
         server::{close_code, Ingress, IngressConfig},
     },
+    lab::der::{der, ed25519_spki, name, seq, ED25519_ALG},
     metrics::Counters,
     packet::Packet,
     quic::{
@@ -49,32 +50,6 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 // ---------------------------------------------------------------------------
 // Certificates in DER, by hand.
 
-/// One DER element: tag, definite length, content.
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    match len {
-        0..=0x7f => out.push(len as u8),
-        0x80..=0xff => out.extend([0x81, len as u8]),
-        _ => out.extend([0x82, (len >> 8) as u8, len as u8]),
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    der(0x30, &parts.concat())
-}
-
-/// AlgorithmIdentifier { id-Ed25519 } (RFC 8410), for keys and signatures.
-const ED25519_ALG: [u8; 7] = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
-
-/// The SubjectPublicKeyInfo of an Ed25519 key: the 44 bytes the old byte
-/// search looked for.
-fn ed25519_spki(key: &[u8]) -> Vec<u8> {
-    seq(&[&ED25519_ALG, &der(0x03, &[&[0u8][..], key].concat())])
-}
-
 /// A P-256 SubjectPublicKeyInfo (the point need not be on the curve: the
 /// identity is refused for its algorithm before anything reads the point).
 fn p256_spki() -> Vec<u8> {
@@ -83,12 +58,6 @@ fn p256_spki() -> Vec<u8> {
     let mut point = vec![0u8, 0x04];
     point.extend([0x11; 64]);
     seq(&[&seq(&[&ec_public_key, &prime256v1]), &der(0x03, &point)])
-}
-
-/// A Name of one common name whose value is `value`, raw.
-fn name(value: &[u8]) -> Vec<u8> {
-    let common_name = der(0x06, &[0x55, 0x04, 0x03]);
-    seq(&[&der(0x31, &seq(&[&common_name, &der(0x0c, value)]))])
 }
 
 /// A non-critical extension of a private OID carrying `value`.

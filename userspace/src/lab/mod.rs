@@ -8,6 +8,7 @@
 //! - [`bench_sigverify`], [`bench_pipeline`], [`bench_xdp`]: the throughput benchmarks.
 //! - [`bench_attack`]: the appliance under attack, honest goodput per scenario.
 //! - [`conformance`]: `rampart verify`, verdicts for published vector sets.
+//! - [`der`]: hand-built DER for the test certificates no library would write.
 //! - [`pool_driver`]: how the benchmarks keep a verify pool busy without deadlock.
 //! - [`raw_rate`]: the raw verify rate of a set of workers, the benchmarks' yardstick.
 
@@ -16,6 +17,7 @@ pub mod bench_pipeline;
 pub mod bench_sigverify;
 pub mod bench_xdp;
 pub mod conformance;
+pub mod der;
 pub mod loadgen;
 pub mod netlab;
 pub mod pool_driver;

@@ -4,47 +4,19 @@
 //! proves. An appliance that takes the identity from anywhere but the
 //! certificate's own key treats the forger as the staked node.
 //!
-//! Built by hand in DER (as `tests/identity.rs` does): no certificate library
+//! Built by hand in DER ([`crate::lab::der`], as `tests/identity.rs` does): no certificate library
 //! would put raw key bytes in a name.
 
 use ed25519_dalek::{Signer, SigningKey};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
-use crate::quic::{identity::Identity, tls::client_config_presenting};
+use crate::{
+    lab::der::{der, ed25519_spki, name, seq, ED25519_ALG},
+    quic::{identity::Identity, tls::client_config_presenting},
+};
 
 /// The forger's key seed.
 pub(super) const FORGER_SEED: [u8; 32] = [0xf0; 32];
-
-/// AlgorithmIdentifier { id-Ed25519 } (RFC 8410), for keys and signatures.
-const ED25519_ALG: [u8; 7] = [0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70];
-
-/// One DER element: tag, definite length, content.
-fn der(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let len = content.len();
-    match len {
-        0..=0x7f => out.push(len as u8),
-        0x80..=0xff => out.extend([0x81, len as u8]),
-        _ => out.extend([0x82, (len >> 8) as u8, len as u8]),
-    }
-    out.extend_from_slice(content);
-    out
-}
-
-fn seq(parts: &[&[u8]]) -> Vec<u8> {
-    der(0x30, &parts.concat())
-}
-
-/// The SubjectPublicKeyInfo of an Ed25519 key.
-fn ed25519_spki(key: &[u8; 32]) -> Vec<u8> {
-    seq(&[&ED25519_ALG, &der(0x03, &[&[0u8][..], key].concat())])
-}
-
-/// A Name of one common name whose value is `value`, raw.
-fn name(value: &[u8]) -> Vec<u8> {
-    let common_name = der(0x06, &[0x55, 0x04, 0x03]);
-    seq(&[&der(0x31, &seq(&[&common_name, &der(0x0c, value)]))])
-}
 
 /// A self-signed X.509 v3 certificate of `signer`'s key whose subject names
 /// `embedded`'s SubjectPublicKeyInfo.
