@@ -4,7 +4,7 @@
 use solana_ed25519::scalar::Scalar;
 
 use super::{
-    kernel::{CofactoredOutcome, LaneInput, LaneOutcome, SHARED_GROUPS},
+    kernel::{CofactoredOutcome, LaneInput, LaneOutcome, PointCheck, SHARED_GROUPS},
     limbs::{signed_radix16, signed_radix256},
     sha512::Padded,
     Engine, MAX_LANES,
@@ -88,39 +88,38 @@ struct PendingReason {
 
 /// Verifies every input under the strict rule with the vector engine, writing
 /// `out[i]` for `inputs[i]`; equal, reason for reason, to the scalar path.
+///
+/// A signature whose S is not below L never reaches the scalar
+/// multiplication: its verdict follows from A's and R's point checks alone.
 pub(crate) fn verify_strict(engine: Engine, inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
     debug_assert_eq!(inputs.len(), out.len());
-    let lanes = engine.lanes();
-    let block = lanes * SHARED_GROUPS;
-    let mut preparer = LanePreparer::new();
     let mut pending = Vec::new();
-    let mut prepared: Vec<PreparedLanes> = Vec::with_capacity(SHARED_GROUPS);
-    let mut kernel_in = Vec::with_capacity(SHARED_GROUPS);
-    let mut outcomes = [[LaneOutcome::default(); MAX_LANES]; SHARED_GROUPS];
-    for (b, (inputs, out)) in inputs.chunks(block).zip(out.chunks_mut(block)).enumerate() {
-        prepared.clear();
-        prepared.extend(
-            inputs
-                .chunks(lanes)
-                .map(|group| preparer.prepare(engine, group)),
-        );
-        kernel_in.clear();
-        kernel_in.extend(prepared.iter().map(|p| p.lanes));
-        let outcomes = &mut outcomes[..prepared.len()];
-        engine.verify_groups(&kernel_in, outcomes);
-        for (j, (input, verdict)) in inputs.iter().zip(out.iter_mut()).enumerate() {
-            let (g, lane) = (j / lanes, j % lanes);
-            let r = input.r_bytes();
-            match judge_strict(&outcomes[g][lane], prepared[g].s_ok[lane], &r) {
-                Judgement::Final(final_verdict) => *verdict = final_verdict,
+    let decided = s_not_below_l(inputs);
+    if decided.is_empty() {
+        strict_kernel(engine, inputs, None, out, &mut pending);
+    } else {
+        let kept = others(inputs.len(), &decided);
+        let kernel_inputs: Vec<_> = kept.iter().map(|&i| inputs[i]).collect();
+        strict_kernel(engine, &kernel_inputs, Some(&kept), out, &mut pending);
+        let pubkeys = point_checks(engine, inputs, &decided);
+        for (&index, pubkey) in decided.iter().zip(pubkeys) {
+            let outcome = LaneOutcome {
+                pubkey_valid: pubkey.valid,
+                pubkey_small_order: pubkey.small_order,
+                ..LaneOutcome::default()
+            };
+            let r = inputs[index].r_bytes();
+            match judge_strict(&outcome, false, &r) {
+                Judgement::Final(verdict) => out[index] = verdict,
                 Judgement::DependsOnR(otherwise) => pending.push(PendingReason {
-                    index: b * block + j,
+                    index,
                     r,
                     otherwise,
                 }),
             }
         }
     }
+    let lanes = engine.lanes();
     for group in pending.chunks(lanes) {
         let encodings = core::array::from_fn(|j| group.get(j).unwrap_or(&group[0]).r);
         let checks = engine.check_points_group(&encodings);
@@ -134,6 +133,88 @@ pub(crate) fn verify_strict(engine: Engine, inputs: &[SignatureInput<'_>], out: 
             });
         }
     }
+}
+
+/// Runs `inputs` through the strict kernel, writing the verdict of
+/// `inputs[n]` to `out[kept[n]]` (to `out[n]` without `kept`), and queueing
+/// in `pending` the rejections whose reason depends on R.
+fn strict_kernel(
+    engine: Engine,
+    inputs: &[SignatureInput<'_>],
+    kept: Option<&[usize]>,
+    out: &mut [SigVerdict],
+    pending: &mut Vec<PendingReason>,
+) {
+    let lanes = engine.lanes();
+    let block = lanes * SHARED_GROUPS;
+    let mut preparer = LanePreparer::new();
+    let mut prepared: Vec<PreparedLanes> = Vec::with_capacity(SHARED_GROUPS);
+    let mut kernel_in = Vec::with_capacity(SHARED_GROUPS);
+    let mut outcomes = [[LaneOutcome::default(); MAX_LANES]; SHARED_GROUPS];
+    for (b, inputs) in inputs.chunks(block).enumerate() {
+        prepared.clear();
+        prepared.extend(
+            inputs
+                .chunks(lanes)
+                .map(|group| preparer.prepare(engine, group)),
+        );
+        kernel_in.clear();
+        kernel_in.extend(prepared.iter().map(|p| p.lanes));
+        let outcomes = &mut outcomes[..prepared.len()];
+        engine.verify_groups(&kernel_in, outcomes);
+        for (j, input) in inputs.iter().enumerate() {
+            let (g, lane) = (j / lanes, j % lanes);
+            let n = b * block + j;
+            let index = kept.map_or(n, |kept| kept[n]);
+            let r = input.r_bytes();
+            match judge_strict(&outcomes[g][lane], prepared[g].s_ok[lane], &r) {
+                Judgement::Final(verdict) => out[index] = verdict,
+                Judgement::DependsOnR(otherwise) => pending.push(PendingReason {
+                    index,
+                    r,
+                    otherwise,
+                }),
+            }
+        }
+    }
+}
+
+/// The indices of the inputs whose S is not below L (none, without
+/// allocating, in the common case).
+fn s_not_below_l(inputs: &[SignatureInput<'_>]) -> Vec<usize> {
+    (0..inputs.len())
+        .filter(|&i| canonical_s(&inputs[i]).is_err())
+        .collect()
+}
+
+/// The indices below `len` not in `taken` (ascending).
+fn others(len: usize, taken: &[usize]) -> Vec<usize> {
+    let mut skip = taken.iter().peekable();
+    (0..len)
+        .filter(|i| {
+            let hit = skip.peek() == Some(&i);
+            if hit {
+                skip.next();
+            }
+            !hit
+        })
+        .collect()
+}
+
+/// A's point checks for the inputs at `indices`, a kernel run per group of
+/// lanes.
+fn point_checks(
+    engine: Engine,
+    inputs: &[SignatureInput<'_>],
+    indices: &[usize],
+) -> Vec<PointCheck> {
+    let mut checks = Vec::with_capacity(indices.len());
+    for group in indices.chunks(engine.lanes()) {
+        let encodings =
+            core::array::from_fn(|j| *inputs[*group.get(j).unwrap_or(&group[0])].pubkey);
+        checks.extend_from_slice(&engine.check_points_group(&encodings)[..group.len()]);
+    }
+    checks
 }
 
 enum Judgement {
@@ -183,14 +264,45 @@ pub(crate) fn verify_cofactored(
     debug_assert!(rule.is_cofactored());
     debug_assert_eq!(inputs.len(), out.len());
     let amended = rule == Rule::Zip215Amended;
+    let decided = s_not_below_l(inputs);
+    if decided.is_empty() {
+        cofactored_kernel(engine, inputs, None, out, amended);
+        return;
+    }
+    let kept = others(inputs.len(), &decided);
+    let kernel_inputs: Vec<_> = kept.iter().map(|&i| inputs[i]).collect();
+    cofactored_kernel(engine, &kernel_inputs, Some(&kept), out, amended);
+    // S ≥ L: the verdict is A's checks, else `SNonCanonical`; R is never read.
+    let pubkeys = point_checks(engine, inputs, &decided);
+    for (&index, pubkey) in decided.iter().zip(pubkeys) {
+        let outcome = CofactoredOutcome {
+            pubkey,
+            ..CofactoredOutcome::default()
+        };
+        let input = &inputs[index];
+        out[index] = judge_cofactored(&outcome, false, input, &input.r_bytes(), amended);
+    }
+}
+
+/// Runs `inputs` through the cofactored kernel, writing the verdict of
+/// `inputs[n]` to `out[kept[n]]` (to `out[n]` without `kept`).
+fn cofactored_kernel(
+    engine: Engine,
+    inputs: &[SignatureInput<'_>],
+    kept: Option<&[usize]>,
+    out: &mut [SigVerdict],
+    amended: bool,
+) {
     let lanes = engine.lanes();
     let mut preparer = LanePreparer::new();
-    for (group, verdicts) in inputs.chunks(lanes).zip(out.chunks_mut(lanes)) {
+    for (g, group) in inputs.chunks(lanes).enumerate() {
         let prepared = preparer.prepare(engine, group);
         let r = core::array::from_fn(|j| group.get(j).unwrap_or(&group[0]).r_bytes());
         let outcomes = engine.verify_cofactored_group(&prepared.lanes, &r);
-        for (j, (input, verdict)) in group.iter().zip(verdicts.iter_mut()).enumerate() {
-            *verdict = judge_cofactored(&outcomes[j], prepared.s_ok[j], input, &r[j], amended);
+        for (j, input) in group.iter().enumerate() {
+            let n = g * lanes + j;
+            out[kept.map_or(n, |kept| kept[n])] =
+                judge_cofactored(&outcomes[j], prepared.s_ok[j], input, &r[j], amended);
         }
     }
 }
