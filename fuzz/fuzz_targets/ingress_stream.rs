@@ -327,12 +327,32 @@ fuzz_target!(|data: &[u8]| {
         let Ok(connection) = fixture.client.connect(fixture.server).await else {
             panic!("the ingress refused a connection");
         };
+        // The pipeline behind the ingress drains while the client sends, as
+        // the batch stage does: a full queue stops the ingress accepting
+        // streams, and a stream larger than its window could then never be
+        // written whole (the harness hung there, drained only afterwards).
+        let mut early = Vec::new();
+        let sending = run(&connection, &ops);
+        tokio::pin!(sending);
         let Sent {
             opened,
             closes,
             whole: sent,
             unfinished,
-        } = run(&connection, &ops).await;
+        } = loop {
+            tokio::select! {
+                sent = &mut sending => break sent,
+                _ = tokio::time::sleep(Duration::from_millis(5)) => {
+                    early.extend(fixture.delivered.take(usize::MAX));
+                }
+            }
+        };
+        for packet in early {
+            delivered += 1;
+            if !sent.contains(&packet.bytes) {
+                foreign.push(packet.bytes);
+            }
+        }
         // Wait for the server to settle: every opened stream counted when
         // nothing closed the connection, else the books balanced and still.
         let mut stable = 0;
