@@ -26,7 +26,8 @@ macro_rules! define_ifma_arithmetic {
         impl $fe {
             /// One carry pass over all limbs at once: limb i keeps its low 51 bits and
             /// gains limb i−1's carry; the top carry wraps to limb 0 times 19. Inputs
-            /// below 2^59 per limb give limbs below 2^51 + 2^13.
+            /// below 2^59 per limb give limbs below 2^51 + 2^13; below 2^61 (a
+            /// product's folded columns), below 2^51 + 2^15.
             #[target_feature(enable = $features)]
             fn weak_reduce(self) -> Self {
                 let mask = $set1($crate::ed25519::engine::limbs::MASK51 as i64);
@@ -35,7 +36,7 @@ macro_rules! define_ifma_arithmetic {
                 for (carry, limb) in c.iter_mut().zip(v) {
                     *carry = $srli::<51>(limb);
                 }
-                // c[4] < 2^8: 19·c[4] is exact in the low 52 bits of one IFMA product
+                // c[4] < 2^10: 19·c[4] is exact in the low 52 bits of one IFMA product
                 // (one uop where `vpmullq` takes three).
                 Self([
                     $madd52lo($and(v[0], mask), c[4], $set1(19)),
@@ -108,24 +109,12 @@ macro_rules! define_ifma_arithmetic {
             #[target_feature(enable = $features)]
             fn reduce_columns(z: [$vector; 10]) -> Self {
                 let nineteen = $set1(19);
-                let mask = $set1($crate::ed25519::engine::limbs::MASK51 as i64);
                 let mut r = [$zero(); 5];
                 for (k, limb) in r.iter_mut().enumerate() {
                     *limb = $add(z[k], $mullo(z[k + 5], nineteen));
                 }
-                // Every column is below 2^61, so each carry is below 2^10 and 19 times
-                // the top one is exact in one IFMA product's low 52 bits.
-                let mut c = r;
-                for (carry, limb) in c.iter_mut().zip(r) {
-                    *carry = $srli::<51>(limb);
-                }
-                Self([
-                    $madd52lo($and(r[0], mask), c[4], nineteen),
-                    $add($and(r[1], mask), c[0]),
-                    $add($and(r[2], mask), c[1]),
-                    $add($and(r[3], mask), c[2]),
-                    $add($and(r[4], mask), c[3]),
-                ])
+                // Every folded column is below 2^61.
+                Self(r).weak_reduce()
             }
 
             /// self · other.
