@@ -177,14 +177,7 @@ impl Engine {
     /// # Panics
     /// If the lengths differ.
     pub fn verify_strict(self, inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
-        assert_eq!(inputs.len(), out.len(), "one verdict slot per input");
-        let (head, tail) = self.split_tail(inputs.len());
-        let (inputs, tail_inputs) = inputs.split_at(head);
-        let (out, tail_out) = out.split_at_mut(head);
-        batch::verify_strict(self, inputs, out);
-        if let Some(narrow) = tail {
-            batch::verify_strict(narrow, tail_inputs, tail_out);
-        }
+        self.by_width(inputs, out, batch::verify_strict);
     }
 
     /// Verifies every input on its own under a cofactored rule, writing
@@ -199,13 +192,26 @@ impl Engine {
         out: &mut [SigVerdict],
     ) {
         assert!(rule.is_cofactored(), "{rule} is not a cofactored rule");
+        self.by_width(inputs, out, |engine, inputs, out| {
+            batch::verify_cofactored(engine, rule, inputs, out)
+        });
+    }
+
+    /// Runs `verify` on the inputs with this engine, except a small tail
+    /// that [`Engine::split_tail`] gives to a narrower one.
+    fn by_width(
+        self,
+        inputs: &[SignatureInput<'_>],
+        out: &mut [SigVerdict],
+        verify: impl Fn(Engine, &[SignatureInput<'_>], &mut [SigVerdict]),
+    ) {
         assert_eq!(inputs.len(), out.len(), "one verdict slot per input");
         let (head, tail) = self.split_tail(inputs.len());
         let (inputs, tail_inputs) = inputs.split_at(head);
         let (out, tail_out) = out.split_at_mut(head);
-        batch::verify_cofactored(self, rule, inputs, out);
+        verify(self, inputs, out);
         if let Some(narrow) = tail {
-            batch::verify_cofactored(narrow, rule, tail_inputs, tail_out);
+            verify(narrow, tail_inputs, tail_out);
         }
     }
 
