@@ -4,7 +4,7 @@
 use solana_ed25519::scalar::Scalar;
 
 use super::{
-    kernel::{CofactoredOutcome, LaneInput, LaneOutcome, PointCheck, SHARED_GROUPS},
+    kernel::{CofactoredOutcome, LaneInput, LaneOutcome, LanePoint, PointCheck, SHARED_GROUPS},
     limbs::{signed_radix16, signed_radix256},
     sha512::Padded,
     Engine, MAX_LANES,
@@ -161,7 +161,7 @@ fn strict_kernel(
         kernel_in.clear();
         kernel_in.extend(prepared.iter().map(|p| p.lanes));
         let outcomes = &mut outcomes[..prepared.len()];
-        engine.verify_groups(&kernel_in, outcomes);
+        engine.verify_groups(&kernel_in, outcomes, None);
         for (j, input) in inputs.iter().enumerate() {
             let (g, lane) = (j / lanes, j % lanes);
             let n = b * block + j;
@@ -284,8 +284,13 @@ pub(crate) fn verify_cofactored(
     }
 }
 
-/// Runs `inputs` through the cofactored kernel, writing the verdict of
-/// `inputs[n]` to `out[kept[n]]` (to `out[n]` without `kept`).
+/// Runs `inputs` through the strict core, writing the verdict of `inputs[n]`
+/// to `out[kept[n]]` (to `out[n]` without `kept`) under a cofactored rule.
+///
+/// Where R's bytes are the canonical encoding of the recomputed R', R = R'
+/// and the cofactored equation holds with no square root for R: the common
+/// case of an honest signer. Only the others decode R and test
+/// [8](R' − R) = 0 against the R' the core kept, grouped across the call.
 fn cofactored_kernel(
     engine: Engine,
     inputs: &[SignatureInput<'_>],
@@ -293,16 +298,67 @@ fn cofactored_kernel(
     out: &mut [SigVerdict],
     amended: bool,
 ) {
+    /// A lane whose verdict waits for R's decoding.
+    struct Pending {
+        index: usize,
+        recomputed: LanePoint,
+        r: [u8; 32],
+    }
     let lanes = engine.lanes();
+    let block = lanes * SHARED_GROUPS;
     let mut preparer = LanePreparer::new();
-    for (g, group) in inputs.chunks(lanes).enumerate() {
-        let prepared = preparer.prepare(engine, group);
-        let r = core::array::from_fn(|j| group.get(j).unwrap_or(&group[0]).r_bytes());
-        let outcomes = engine.verify_cofactored_group(&prepared.lanes, &r);
-        for (j, input) in group.iter().enumerate() {
-            let n = g * lanes + j;
-            out[kept.map_or(n, |kept| kept[n])] =
-                judge_cofactored(&outcomes[j], prepared.s_ok[j], input, &r[j], amended);
+    let mut prepared: Vec<PreparedLanes> = Vec::with_capacity(SHARED_GROUPS);
+    let mut kernel_in = Vec::with_capacity(SHARED_GROUPS);
+    let mut outcomes = [[LaneOutcome::default(); MAX_LANES]; SHARED_GROUPS];
+    let mut points = [[[[0u64; 5]; 4]; MAX_LANES]; SHARED_GROUPS];
+    let mut pending = Vec::new();
+    for (b, inputs) in inputs.chunks(block).enumerate() {
+        prepared.clear();
+        prepared.extend(
+            inputs
+                .chunks(lanes)
+                .map(|group| preparer.prepare(engine, group)),
+        );
+        kernel_in.clear();
+        kernel_in.extend(prepared.iter().map(|p| p.lanes));
+        let outcomes = &mut outcomes[..prepared.len()];
+        engine.verify_groups(&kernel_in, outcomes, Some(&mut points[..prepared.len()]));
+        for (j, input) in inputs.iter().enumerate() {
+            let (g, lane) = (j / lanes, j % lanes);
+            let n = b * block + j;
+            let index = kept.map_or(n, |kept| kept[n]);
+            let outcome = &outcomes[g][lane];
+            let pubkey = PointCheck {
+                valid: outcome.pubkey_valid,
+                small_order: outcome.pubkey_valid && outcome.pubkey_small_order,
+            };
+            let r = input.r_bytes();
+            if let Err(error) =
+                judge_cofactored_before_r(pubkey, prepared[g].s_ok[lane], input, amended)
+            {
+                out[index] = Err(error);
+            } else if outcome.recomputed == r {
+                let r_check = PointCheck {
+                    valid: true,
+                    small_order: outcome.recomputed_small_order,
+                };
+                out[index] = judge_cofactored_r(r_check, true, &r, amended);
+            } else {
+                pending.push(Pending {
+                    index,
+                    recomputed: points[g][lane],
+                    r,
+                });
+            }
+        }
+    }
+    for group in pending.chunks(lanes) {
+        let pick = |j: usize| group.get(j).unwrap_or(&group[0]);
+        let recomputed = core::array::from_fn(|j| pick(j).recomputed);
+        let r = core::array::from_fn(|j| pick(j).r);
+        let checks = engine.check_r_cofactored_group(&recomputed, &r);
+        for (lane, (r_check, holds)) in group.iter().zip(checks) {
+            out[lane.index] = judge_cofactored_r(r_check, holds, &lane.r, amended);
         }
     }
 }
@@ -317,28 +373,46 @@ fn judge_cofactored(
     r: &[u8; 32],
     amended: bool,
 ) -> SigVerdict {
+    judge_cofactored_before_r(outcome.pubkey, s_ok, input, amended)?;
+    judge_cofactored_r(outcome.r, outcome.equation_holds, r, amended)
+}
+
+/// The cofactored checks that come before R: A's encoding (amended), A
+/// decodes, A's order (amended), S < L.
+fn judge_cofactored_before_r(
+    pubkey: PointCheck,
+    s_ok: bool,
+    input: &SignatureInput<'_>,
+    amended: bool,
+) -> Result<(), SigError> {
     if amended && !is_canonical_point_encoding(input.pubkey) {
         return Err(SigError::PubkeyNonCanonical);
     }
-    if !outcome.pubkey.valid {
+    if !pubkey.valid {
         return Err(SigError::PubkeyInvalid);
     }
-    if amended && outcome.pubkey.small_order {
+    if amended && pubkey.small_order {
         return Err(SigError::PubkeySmallOrder);
     }
     if !s_ok {
         return Err(SigError::SNonCanonical);
     }
+    Ok(())
+}
+
+/// The cofactored checks from R on: R's encoding (amended), R decodes, R's
+/// order (amended), the equation.
+fn judge_cofactored_r(r_check: PointCheck, holds: bool, r: &[u8; 32], amended: bool) -> SigVerdict {
     if amended && !is_canonical_point_encoding(r) {
         return Err(SigError::RNonCanonical);
     }
-    if !outcome.r.valid {
+    if !r_check.valid {
         return Err(SigError::RInvalid);
     }
-    if amended && outcome.r.small_order {
+    if amended && r_check.small_order {
         return Err(SigError::RSmallOrder);
     }
-    if outcome.equation_holds {
+    if holds {
         Ok(())
     } else {
         Err(SigError::Equation)

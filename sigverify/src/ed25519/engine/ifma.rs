@@ -181,7 +181,7 @@ mod profile {
         let mut outcomes = [[LaneOutcome::default(); crate::ed25519::engine::MAX_LANES]];
         let t = Instant::now();
         for _ in 0..iters {
-            verify_groups(black_box(&group), &mut outcomes);
+            verify_groups(black_box(&group), &mut outcomes, None);
             black_box(&outcomes);
         }
         out.push(("whole verify4 (no sha512, no prep)", ns_per_sig(t, iters)));

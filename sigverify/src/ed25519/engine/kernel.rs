@@ -1,5 +1,7 @@
-//! The four-lane kernels: the strict core, the cofactored core (ZIP-215 and
-//! its amended form), and the point check that names why an R was refused.
+//! The kernels: the core (R' = [k](−A) + [S]B, compressed, for up to eight
+//! groups with one shared inversion), the cofactored rules' check of R
+//! against the R' the core kept, and the point check that names why an R was
+//! refused.
 //!
 //! The types shared by every backend live here; the kernels themselves are
 //! [`define_kernels!`], instantiated by each field backend after its points.
@@ -63,6 +65,10 @@ pub(super) const BASE_POINT: [u8; 32] = {
     b
 };
 
+/// One lane's point in extended coordinates (X, Y, Z, T) as raw limbs: the
+/// strict core hands R' on to the cofactored check of R.
+pub(super) type LanePoint = [[u64; 5]; 4];
+
 /// What the cofactored core found for one signature.
 #[derive(Clone, Copy, Debug, Default)]
 pub(super) struct CofactoredOutcome {
@@ -74,13 +80,14 @@ pub(super) struct CofactoredOutcome {
     pub equation_holds: bool,
 }
 
-/// Defines `verify4`, `verify_cofactored4` and `check_points4` (and their
-/// tables) over the `Fe4` and points in scope, compiled for `$features`.
+/// Defines `verify_groups`, `check_r_cofactored_lanes` and
+/// `check_points_lanes` (and their tables) over the `Fe4` and points in
+/// scope, compiled for `$features`.
 macro_rules! define_kernels {
     ($features:literal) => {
         use $crate::ed25519::engine::kernel::{
-            BaseTable, CofactoredOutcome, LaneInput, LaneOutcome, LaneTable, PointCheck,
-            BASE_POINT, BASE_TABLE_LEN, SHARED_GROUPS, TABLE_LEN,
+            BaseTable, LaneInput, LaneOutcome, LanePoint, LaneTable, PointCheck, BASE_POINT,
+            BASE_TABLE_LEN, SHARED_GROUPS, TABLE_LEN,
         };
         use $crate::ed25519::engine::MAX_LANES;
 
@@ -232,11 +239,13 @@ macro_rules! define_kernels {
         /// first `LANES` of each group): decode A and test its order, recompute R,
         /// compress it and test its order. The compressions share one inversion:
         /// the product of every group's Z, lane by lane, is inverted once and each
-        /// 1/Z recovered with three products.
+        /// 1/Z recovered with three products. With `keep`, each lane's R' is
+        /// also written there, for the cofactored rules' check of R.
         #[target_feature(enable = $features)]
         pub(super) fn verify_groups(
             groups: &[[LaneInput; MAX_LANES]],
             out: &mut [[LaneOutcome; MAX_LANES]],
+            mut keep: Option<&mut [[LanePoint; MAX_LANES]]>,
         ) {
             assert!(groups.len() <= SHARED_GROUPS && groups.len() == out.len());
             let one = Fe4::splat([1, 0, 0, 0, 0]);
@@ -276,6 +285,12 @@ macro_rules! define_kernels {
                 };
                 let recomputed = acc.compress_lanes_with(z_inv.blend(zero, z_zero[g]));
                 let recomputed_small = acc.is_small_order_lanes();
+                if let Some(keep) = keep.as_deref_mut() {
+                    let coords = [acc.x, acc.y, acc.z, acc.t].map(|c| c.to_lanes());
+                    for (j, point) in keep[g][..LANES].iter_mut().enumerate() {
+                        *point = coords.map(|c| c[j]);
+                    }
+                }
                 let (a_valid, a_small) = a_checks[g];
                 for (j, outcome) in out[g][..LANES].iter_mut().enumerate() {
                     *outcome = LaneOutcome {
@@ -288,30 +303,31 @@ macro_rules! define_kernels {
             }
         }
 
-        /// Runs the cofactored core on four signatures: decode A and R and test their
-        /// orders, recompute R' = [k](−A) + [S]B, and test whether R' − R is of small
-        /// order, which is exactly [8](R' − R) = 0.
+        /// The cofactored rules' check of R against the R' the strict core
+        /// computed: decode R and test its order, and test whether R' − R is of
+        /// small order, which is exactly [8](R' − R) = 0.
         #[target_feature(enable = $features)]
-        pub(super) fn verify_cofactored_lanes(
-            lanes: &[LaneInput; LANES],
+        pub(super) fn check_r_cofactored_lanes(
+            recomputed: &[LanePoint; LANES],
             r: &[[u8; 32]; LANES],
-        ) -> [CofactoredOutcome; LANES] {
-            let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
+        ) -> [(PointCheck, bool); LANES] {
+            let coord = |c: usize| Fe4::from_lanes(&recomputed.map(|p| p[c]));
+            let recomputed = Extended4 {
+                x: coord(0),
+                y: coord(1),
+                z: coord(2),
+                t: coord(3),
+            };
             let (r_point, r_valid) = Extended4::decompress(r);
             let r_small = r_point.is_small_order_lanes();
-            let (recomputed, a_small) = recompute_r(a, lanes);
             let difference = recomputed.add_cached(&r_point.neg().to_cached());
             let holds = difference.is_small_order_lanes();
-            core::array::from_fn(|j| CofactoredOutcome {
-                pubkey: PointCheck {
-                    valid: a_valid[j],
-                    small_order: a_valid[j] && a_small[j],
-                },
-                r: PointCheck {
+            core::array::from_fn(|j| {
+                let r = PointCheck {
                     valid: r_valid[j],
                     small_order: r_valid[j] && r_small[j],
-                },
-                equation_holds: holds[j],
+                };
+                (r, holds[j])
             })
         }
 

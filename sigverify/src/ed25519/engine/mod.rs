@@ -18,12 +18,12 @@
 //! Layout: `limbs` (one lane's bytes, limbs and digits, plain Rust),
 //! `field_ifma` / `field_avx2` (four field elements per vector) and
 //! `field_common` (what both share), `point` (four points per vector), `sha512`
-//! (four messages hashed at once), `kernel` (the four-lane kernels: strict,
-//! cofactored, point checks), `ifma` / `avx2` (the shared code instantiated for
-//! each backend's target features), `batch` (slices of signatures to kernels,
-//! outcomes to verdicts). Every vector function carries `#[target_feature]`;
-//! this module is the only place that calls into them, and holds the engine's
-//! only `unsafe`.
+//! (four messages hashed at once), `kernel` (the kernels: the core shared by
+//! every rule, the cofactored check of R, point checks), `ifma` / `avx2` (the
+//! shared code instantiated for each backend's target features), `batch`
+//! (slices of signatures to kernels, outcomes to verdicts). Every vector
+//! function carries `#[target_feature]`; this module is the only place that
+//! calls into them, and holds the engine's only `unsafe`.
 
 mod avx2;
 pub(crate) mod batch;
@@ -41,7 +41,7 @@ mod sha512;
 
 use std::{fmt, str::FromStr};
 
-use kernel::{CofactoredOutcome, LaneInput, LaneOutcome, PointCheck};
+use kernel::{LaneInput, LaneOutcome, LanePoint, PointCheck};
 
 use crate::{ed25519::SignatureInput, rule::Rule, SigVerdict};
 
@@ -241,37 +241,42 @@ impl Engine {
 
     /// Runs the strict kernel on up to [`kernel::SHARED_GROUPS`] groups (the
     /// first [`Engine::lanes`] signatures of each), sharing one inversion.
+    /// With `keep`, each lane's recomputed R' is written there too.
     fn verify_groups(
         self,
         groups: &[[LaneInput; MAX_LANES]],
         out: &mut [[LaneOutcome; MAX_LANES]],
+        keep: Option<&mut [[LanePoint; MAX_LANES]]>,
     ) {
         // Safety: an `Engine` exists only for a kind its CPU supports.
         match self.0 {
-            EngineKind::Ifma512 => unsafe { ifma512::verify_groups(groups, out) },
-            EngineKind::Ifma => unsafe { ifma::verify_groups(groups, out) },
-            EngineKind::Avx2 => unsafe { avx2::verify_groups(groups, out) },
+            EngineKind::Ifma512 => unsafe { ifma512::verify_groups(groups, out, keep) },
+            EngineKind::Ifma => unsafe { ifma::verify_groups(groups, out, keep) },
+            EngineKind::Avx2 => unsafe { avx2::verify_groups(groups, out, keep) },
         }
     }
 
-    /// Runs the cofactored kernel on the first [`Engine::lanes`] signatures,
-    /// with commitments `r`.
-    fn verify_cofactored_group(
+    /// Checks R against the strict core's R' in the first [`Engine::lanes`]
+    /// lanes, for the cofactored rules: R's point check and whether
+    /// [8](R' − R) = 0.
+    fn check_r_cofactored_group(
         self,
-        lanes: &[LaneInput; MAX_LANES],
+        recomputed: &[LanePoint; MAX_LANES],
         r: &[[u8; 32]; MAX_LANES],
-    ) -> [CofactoredOutcome; MAX_LANES] {
-        let mut out = [CofactoredOutcome::default(); MAX_LANES];
+    ) -> [(PointCheck, bool); MAX_LANES] {
+        let mut out = [(PointCheck::default(), false); MAX_LANES];
         match self.0 {
             // Safety: the backend's features were detected before `self` was made.
-            EngineKind::Ifma512 => out = unsafe { ifma512::verify_cofactored_lanes(lanes, r) },
+            EngineKind::Ifma512 => {
+                out = unsafe { ifma512::check_r_cofactored_lanes(recomputed, r) }
+            }
             // Safety: as above.
             EngineKind::Ifma => out[..4].copy_from_slice(&unsafe {
-                ifma::verify_cofactored_lanes(first4(lanes), first4(r))
+                ifma::check_r_cofactored_lanes(first4(recomputed), first4(r))
             }),
             // Safety: as above.
             EngineKind::Avx2 => out[..4].copy_from_slice(&unsafe {
-                avx2::verify_cofactored_lanes(first4(lanes), first4(r))
+                avx2::check_r_cofactored_lanes(first4(recomputed), first4(r))
             }),
         }
         out
