@@ -145,12 +145,43 @@ fn strict_kernel(
     out: &mut [SigVerdict],
     pending: &mut Vec<PendingReason>,
 ) {
+    core_blocks(
+        engine,
+        inputs,
+        kept,
+        false,
+        |index, input, outcome, s_ok, _| {
+            let r = input.r_bytes();
+            match judge_strict(outcome, s_ok, &r) {
+                Judgement::Final(verdict) => out[index] = verdict,
+                Judgement::DependsOnR(otherwise) => pending.push(PendingReason {
+                    index,
+                    r,
+                    otherwise,
+                }),
+            }
+        },
+    );
+}
+
+/// Runs `inputs` through the core, [`SHARED_GROUPS`] groups of lanes at a
+/// time, and calls `each` for every input with the index of its verdict
+/// (`kept[n]` for `inputs[n]`, `n` without `kept`), the input, its outcome,
+/// whether its S is below L, and (with `keep`, else unspecified) its R'.
+fn core_blocks<'a>(
+    engine: Engine,
+    inputs: &[SignatureInput<'a>],
+    kept: Option<&[usize]>,
+    keep: bool,
+    mut each: impl FnMut(usize, &SignatureInput<'a>, &LaneOutcome, bool, &LanePoint),
+) {
     let lanes = engine.lanes();
     let block = lanes * SHARED_GROUPS;
     let mut preparer = LanePreparer::new();
     let mut prepared: Vec<PreparedLanes> = Vec::with_capacity(SHARED_GROUPS);
     let mut kernel_in = Vec::with_capacity(SHARED_GROUPS);
     let mut outcomes = [[LaneOutcome::default(); MAX_LANES]; SHARED_GROUPS];
+    let mut points = [[[[0u64; 5]; 4]; MAX_LANES]; SHARED_GROUPS];
     for (b, inputs) in inputs.chunks(block).enumerate() {
         prepared.clear();
         prepared.extend(
@@ -160,21 +191,15 @@ fn strict_kernel(
         );
         kernel_in.clear();
         kernel_in.extend(prepared.iter().map(|p| p.lanes));
-        let outcomes = &mut outcomes[..prepared.len()];
-        engine.verify_groups(&kernel_in, outcomes, None);
+        let groups = prepared.len();
+        let kept_points = keep.then_some(&mut points[..groups]);
+        engine.verify_groups(&kernel_in, &mut outcomes[..groups], kept_points);
         for (j, input) in inputs.iter().enumerate() {
             let (g, lane) = (j / lanes, j % lanes);
             let n = b * block + j;
             let index = kept.map_or(n, |kept| kept[n]);
-            let r = input.r_bytes();
-            match judge_strict(&outcomes[g][lane], prepared[g].s_ok[lane], &r) {
-                Judgement::Final(verdict) => out[index] = verdict,
-                Judgement::DependsOnR(otherwise) => pending.push(PendingReason {
-                    index,
-                    r,
-                    otherwise,
-                }),
-            }
+            let s_ok = prepared[g].s_ok[lane];
+            each(index, input, &outcomes[g][lane], s_ok, &points[g][lane]);
         }
     }
 }
@@ -304,38 +329,19 @@ fn cofactored_kernel(
         recomputed: LanePoint,
         r: [u8; 32],
     }
-    let lanes = engine.lanes();
-    let block = lanes * SHARED_GROUPS;
-    let mut preparer = LanePreparer::new();
-    let mut prepared: Vec<PreparedLanes> = Vec::with_capacity(SHARED_GROUPS);
-    let mut kernel_in = Vec::with_capacity(SHARED_GROUPS);
-    let mut outcomes = [[LaneOutcome::default(); MAX_LANES]; SHARED_GROUPS];
-    let mut points = [[[[0u64; 5]; 4]; MAX_LANES]; SHARED_GROUPS];
     let mut pending = Vec::new();
-    for (b, inputs) in inputs.chunks(block).enumerate() {
-        prepared.clear();
-        prepared.extend(
-            inputs
-                .chunks(lanes)
-                .map(|group| preparer.prepare(engine, group)),
-        );
-        kernel_in.clear();
-        kernel_in.extend(prepared.iter().map(|p| p.lanes));
-        let outcomes = &mut outcomes[..prepared.len()];
-        engine.verify_groups(&kernel_in, outcomes, Some(&mut points[..prepared.len()]));
-        for (j, input) in inputs.iter().enumerate() {
-            let (g, lane) = (j / lanes, j % lanes);
-            let n = b * block + j;
-            let index = kept.map_or(n, |kept| kept[n]);
-            let outcome = &outcomes[g][lane];
+    core_blocks(
+        engine,
+        inputs,
+        kept,
+        true,
+        |index, input, outcome, s_ok, recomputed| {
             let pubkey = PointCheck {
                 valid: outcome.pubkey_valid,
                 small_order: outcome.pubkey_valid && outcome.pubkey_small_order,
             };
             let r = input.r_bytes();
-            if let Err(error) =
-                judge_cofactored_before_r(pubkey, prepared[g].s_ok[lane], input, amended)
-            {
+            if let Err(error) = judge_cofactored_before_r(pubkey, s_ok, input, amended) {
                 out[index] = Err(error);
             } else if outcome.recomputed == r {
                 let r_check = PointCheck {
@@ -346,12 +352,13 @@ fn cofactored_kernel(
             } else {
                 pending.push(Pending {
                     index,
-                    recomputed: points[g][lane],
+                    recomputed: *recomputed,
                     r,
                 });
             }
-        }
-    }
+        },
+    );
+    let lanes = engine.lanes();
     for group in pending.chunks(lanes) {
         let pick = |j: usize| group.get(j).unwrap_or(&group[0]);
         let recomputed = core::array::from_fn(|j| pick(j).recomputed);
