@@ -4,7 +4,7 @@
 use solana_ed25519::scalar::Scalar;
 
 use super::{
-    kernel::{CofactoredOutcome, LaneInput, LaneOutcome, LanePoint, PointCheck, SHARED_GROUPS},
+    kernel::{LaneInput, LaneOutcome, LanePoint, PointCheck, SHARED_GROUPS},
     limbs::{signed_radix16, signed_radix256},
     sha512::Padded,
     Engine, MAX_LANES,
@@ -300,12 +300,9 @@ pub(crate) fn verify_cofactored(
     // S ≥ L: the verdict is A's checks, else `SNonCanonical`; R is never read.
     let pubkeys = point_checks(engine, inputs, &decided);
     for (&index, pubkey) in decided.iter().zip(pubkeys) {
-        let outcome = CofactoredOutcome {
-            pubkey,
-            ..CofactoredOutcome::default()
-        };
-        let input = &inputs[index];
-        out[index] = judge_cofactored(&outcome, false, input, &input.r_bytes(), amended);
+        // Never `Ok` with S ≥ L: the `and` only names the type.
+        out[index] = judge_cofactored_before_r(pubkey, false, &inputs[index], amended)
+            .and(Err(SigError::SNonCanonical));
     }
 }
 
@@ -370,22 +367,10 @@ fn cofactored_kernel(
     }
 }
 
-/// The cofactored verdict for one lane, in the order of the scalar path's
-/// checks: A (encoding, decoding, order), S < L, R (likewise), the equation.
-/// Encodings and orders only count under the amended rule.
-fn judge_cofactored(
-    outcome: &CofactoredOutcome,
-    s_ok: bool,
-    input: &SignatureInput<'_>,
-    r: &[u8; 32],
-    amended: bool,
-) -> SigVerdict {
-    judge_cofactored_before_r(outcome.pubkey, s_ok, input, amended)?;
-    judge_cofactored_r(outcome.r, outcome.equation_holds, r, amended)
-}
-
-/// The cofactored checks that come before R: A's encoding (amended), A
-/// decodes, A's order (amended), S < L.
+/// The cofactored verdict follows the scalar path's check order: A
+/// (encoding, decoding, order), S < L, R (likewise), the equation; encodings
+/// and orders only count under the amended rule. This is its first half, up
+/// to R: A's encoding (amended), A decodes, A's order (amended), S < L.
 fn judge_cofactored_before_r(
     pubkey: PointCheck,
     s_ok: bool,
@@ -407,7 +392,8 @@ fn judge_cofactored_before_r(
     Ok(())
 }
 
-/// The cofactored checks from R on: R's encoding (amended), R decodes, R's
+/// The cofactored verdict's second half, after
+/// [`judge_cofactored_before_r`]: R's encoding (amended), R decodes, R's
 /// order (amended), the equation.
 fn judge_cofactored_r(r_check: PointCheck, holds: bool, r: &[u8; 32], amended: bool) -> SigVerdict {
     if amended && !is_canonical_point_encoding(r) {

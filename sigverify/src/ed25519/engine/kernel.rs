@@ -69,17 +69,6 @@ pub(super) const BASE_POINT: [u8; 32] = {
 /// strict core hands R' on to the cofactored check of R.
 pub(super) type LanePoint = [[u64; 5]; 4];
 
-/// What the cofactored core found for one signature.
-#[derive(Clone, Copy, Debug, Default)]
-pub(super) struct CofactoredOutcome {
-    /// The checks on A.
-    pub pubkey: PointCheck,
-    /// The checks on R.
-    pub r: PointCheck,
-    /// [8]([S]B − R − [k]A) is the neutral element.
-    pub equation_holds: bool,
-}
-
 /// Defines `verify_groups`, `check_r_cofactored_lanes` and
 /// `check_points_lanes` (and their tables) over the `Fe4` and points in
 /// scope, compiled for `$features`.
