@@ -5,6 +5,12 @@
 //! whole and come out whole, with one verdict per transaction in input order;
 //! a full input queue is reported to the caller, who decides to wait or shed.
 //!
+//! An inline pool ([`VerifyPool::inline`]) has no thread of its own: it
+//! verifies a job in the submitting thread and queues the result the same
+//! way. With a single worker on a small machine that saves the two
+//! cross-thread wake-ups a batch otherwise costs (docs/architecture.md,
+//! "Verifying in the batch thread", has the figures).
+//!
 //! A backend that panics loses nothing and stalls nothing: the worker catches
 //! the panic, takes a fresh backend (when the pool was given a way to build
 //! one), verifies the batch again one transaction at a time, and reports the
@@ -13,7 +19,7 @@
 
 use std::{
     panic::{catch_unwind, AssertUnwindSafe},
-    sync::Arc,
+    sync::{Arc, Mutex},
     thread::{self, JoinHandle},
     time::{Duration, Instant},
 };
@@ -76,7 +82,8 @@ pub type BackendFactory = Arc<dyn Fn() -> Option<Box<dyn Backend>> + Send + Sync
 /// Errors from handing a job to the pool.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError<T> {
-    /// Every worker is busy and the queue is full; the job is handed back.
+    /// Every worker is busy and the queue is full (for an inline pool: its
+    /// results were not taken); the job is handed back.
     #[error("verify queue full")]
     Full(Job<T>),
     /// The pool has shut down; the job is handed back.
@@ -84,11 +91,26 @@ pub enum SubmitError<T> {
     Stopped(Job<T>),
 }
 
-/// Worker threads that verify [`Job`]s and send back [`Done`]s.
+/// Worker threads (or the caller's thread, [`inline`](Self::inline)) that
+/// verify [`Job`]s and send back [`Done`]s.
 pub struct VerifyPool<T> {
-    jobs: Option<Sender<Job<T>>>,
+    run: Run<T>,
     done: Receiver<Done<T>>,
-    workers: Vec<JoinHandle<()>>,
+}
+
+/// Where a pool's jobs run.
+enum Run<T> {
+    /// On worker threads, fed through a bounded queue (`None` once stopping).
+    Threads {
+        jobs: Option<Sender<Job<T>>>,
+        handles: Vec<JoinHandle<()>>,
+    },
+    /// In the submitting thread. The lock is never contended: submitting is
+    /// what runs the worker, and only the pool's owner submits.
+    Inline {
+        worker: Mutex<Worker>,
+        done: Sender<Done<T>>,
+    },
 }
 
 impl<T: Verifiable + Send + 'static> VerifyPool<T> {
@@ -135,58 +157,102 @@ impl<T: Verifiable + Send + 'static> VerifyPool<T> {
         let depth = backends.len().max(1) * queue_per_worker.max(1);
         let (job_tx, job_rx) = bounded::<Job<T>>(depth);
         let (done_tx, done_rx) = bounded::<Done<T>>(depth);
-        let mut workers = Vec::with_capacity(backends.len());
-        for (worker, backend) in backends.into_iter().enumerate() {
+        let mut handles = Vec::with_capacity(backends.len());
+        for (index, backend) in backends.into_iter().enumerate() {
             let jobs = job_rx.clone();
             let done = done_tx.clone();
-            let core = (!cores.is_empty()).then(|| cores[worker % cores.len()]);
-            let replace = replace.clone();
+            let core = (!cores.is_empty()).then(|| cores[index % cores.len()]);
+            let mut worker = Worker::new(index, backend, replace.clone());
             let handle = thread::Builder::new()
-                .name(format!("verify-{worker}"))
+                .name(format!("verify-{index}"))
                 .spawn(move || {
                     if let Some(core) = core {
                         pin_to_core(core);
                     }
-                    run_worker(worker, backend, replace, jobs, done)
+                    for job in jobs {
+                        if done.send(worker.verify(job)).is_err() {
+                            return;
+                        }
+                    }
                 })?;
-            workers.push(handle);
+            handles.push(handle);
         }
         Ok(VerifyPool {
-            jobs: Some(job_tx),
+            run: Run::Threads {
+                jobs: Some(job_tx),
+                handles,
+            },
             done: done_rx,
-            workers,
         })
     }
 
-    /// Number of worker threads.
-    pub fn threads(&self) -> usize {
-        self.workers.len()
+    /// A pool of one worker that runs in the submitting thread: a submit
+    /// verifies the job before it returns and queues its [`Done`], of which
+    /// up to `results` may wait to be taken. Panics and backend replacement
+    /// are handled as on a worker thread.
+    pub fn inline(
+        backend: Box<dyn Backend>,
+        results: usize,
+        replace: Option<BackendFactory>,
+    ) -> Self {
+        let (done_tx, done_rx) = bounded::<Done<T>>(results.max(1));
+        VerifyPool {
+            run: Run::Inline {
+                worker: Mutex::new(Worker::new(0, backend, replace)),
+                done: done_tx,
+            },
+            done: done_rx,
+        }
     }
 
-    /// Queues a job without waiting.
+    /// Number of workers: the threads, or 1 for an inline pool (the caller).
+    pub fn threads(&self) -> usize {
+        match &self.run {
+            Run::Threads { handles, .. } => handles.len(),
+            Run::Inline { .. } => 1,
+        }
+    }
+
+    /// Whether jobs run in the submitting thread.
+    pub fn is_inline(&self) -> bool {
+        matches!(self.run, Run::Inline { .. })
+    }
+
+    /// Queues a job without waiting for room (an inline pool verifies it
+    /// first, in this thread).
     ///
     /// # Errors
     /// [`SubmitError::Full`] when the queue is full, so the caller can shed.
     pub fn try_submit(&self, job: Job<T>) -> Result<(), SubmitError<T>> {
-        let Some(jobs) = &self.jobs else {
-            return Err(SubmitError::Stopped(job));
-        };
-        jobs.try_send(job).map_err(|err| match err {
-            TrySendError::Full(job) => SubmitError::Full(job),
-            TrySendError::Disconnected(job) => SubmitError::Stopped(job),
-        })
+        match &self.run {
+            Run::Threads { jobs: None, .. } => Err(SubmitError::Stopped(job)),
+            Run::Threads {
+                jobs: Some(jobs), ..
+            } => jobs.try_send(job).map_err(|err| match err {
+                TrySendError::Full(job) => SubmitError::Full(job),
+                TrySendError::Disconnected(job) => SubmitError::Stopped(job),
+            }),
+            Run::Inline { worker, done } => run_inline(worker, done, job),
+        }
     }
 
-    /// Queues a job, waiting for room (for trusted producers such as benchmarks).
+    /// Queues a job, waiting for room (for trusted producers such as
+    /// benchmarks). An inline pool verifies it first and cannot wait for
+    /// room: the caller is the one who would make it.
     ///
     /// # Errors
-    /// [`SubmitError::Stopped`] if the workers are gone.
+    /// [`SubmitError::Stopped`] if the workers are gone; for an inline pool,
+    /// [`SubmitError::Full`] when its results were not taken.
     pub fn submit(&self, job: Job<T>) -> Result<(), SubmitError<T>> {
-        let Some(jobs) = &self.jobs else {
-            return Err(SubmitError::Stopped(job));
-        };
-        jobs.send(job)
-            .map_err(|err| SubmitError::Stopped(err.into_inner()))
+        match &self.run {
+            Run::Threads { jobs: None, .. } => Err(SubmitError::Stopped(job)),
+            Run::Threads {
+                jobs: Some(jobs), ..
+            } => jobs
+                .send(job)
+                .map_err(|err| SubmitError::Stopped(err.into_inner())),
+            Run::Inline { worker, done } => run_inline(worker, done, job),
+        }
     }
 
     /// The queue of finished batches.
@@ -202,9 +268,8 @@ impl<T: Verifiable + Send + 'static> VerifyPool<T> {
     /// Stops taking jobs, lets the workers finish what is queued, and returns
     /// every result not yet received.
     pub fn shutdown(mut self) -> Vec<Done<T>> {
-        self.jobs = None;
         let mut rest = Vec::new();
-        for handle in std::mem::take(&mut self.workers) {
+        for handle in self.stop() {
             while !handle.is_finished() {
                 rest.extend(self.done.recv_timeout(Duration::from_millis(1)));
             }
@@ -216,11 +281,23 @@ impl<T: Verifiable + Send + 'static> VerifyPool<T> {
     }
 }
 
+impl<T> VerifyPool<T> {
+    /// Stops taking jobs and hands over the worker threads to join.
+    fn stop(&mut self) -> Vec<JoinHandle<()>> {
+        match &mut self.run {
+            Run::Threads { jobs, handles } => {
+                *jobs = None;
+                std::mem::take(handles)
+            }
+            Run::Inline { .. } => Vec::new(),
+        }
+    }
+}
+
 impl<T> Drop for VerifyPool<T> {
     fn drop(&mut self) {
-        self.jobs = None;
         // Drain so that no worker blocks on a full result queue, then join.
-        for handle in std::mem::take(&mut self.workers) {
+        for handle in self.stop() {
             while !handle.is_finished() {
                 while self.done.try_recv().is_ok() {}
                 thread::sleep(Duration::from_micros(200));
@@ -228,6 +305,35 @@ impl<T> Drop for VerifyPool<T> {
             let _ = handle.join();
         }
     }
+}
+
+/// Verifies `job` in this thread and queues its result, unless the result
+/// queue is full (checked first, so that no work is done for nothing).
+fn run_inline<T: Verifiable>(
+    worker: &Mutex<Worker>,
+    done: &Sender<Done<T>>,
+    job: Job<T>,
+) -> Result<(), SubmitError<T>> {
+    if done.is_full() {
+        return Err(SubmitError::Full(job));
+    }
+    let rule = job.rule;
+    // `Worker::verify` catches every panic of the backend, so the lock is
+    // never poisoned; if it were, the worker's state is still whole.
+    let finished = worker
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .verify(job);
+    // Only the pool's owner fills this queue and it was not full, so this
+    // succeeds; were it to fail, the job goes back whole.
+    done.try_send(finished).map_err(|err| {
+        let finished = err.into_inner();
+        SubmitError::Full(Job {
+            id: finished.id,
+            rule,
+            transactions: finished.transactions,
+        })
+    })
 }
 
 /// Pins the calling thread to one CPU; a refusal leaves it unpinned.
@@ -244,89 +350,97 @@ fn pin_to_core(core: usize) {
     }
 }
 
-fn run_worker<T: Verifiable>(
-    worker: usize,
-    mut backend: Box<dyn Backend>,
+/// One backend and what verifying with it safely takes: a way to replace it
+/// after a panic, and scratch space kept between batches.
+struct Worker {
+    index: usize,
+    backend: Box<dyn Backend>,
     replace: Option<BackendFactory>,
-    jobs: Receiver<Job<T>>,
-    done: Sender<Done<T>>,
-) {
-    let mut scratch = Vec::new();
-    for job in jobs {
+    scratch: Vec<TxVerdict>,
+}
+
+impl Worker {
+    fn new(index: usize, backend: Box<dyn Backend>, replace: Option<BackendFactory>) -> Self {
+        Worker {
+            index,
+            backend,
+            replace,
+            scratch: Vec::new(),
+        }
+    }
+
+    /// Verifies one job. A panic in the backend costs a fresh backend and a
+    /// second pass one transaction at a time, never the batch.
+    fn verify<T: Verifiable>(&mut self, job: Job<T>) -> Done<T> {
         let started = Instant::now();
         let mut faults = Faults::default();
         let attempt = catch_unwind(AssertUnwindSafe(|| {
-            verify_job(backend.as_mut(), job.rule, &job.transactions, &mut scratch)
+            verify_job(
+                self.backend.as_mut(),
+                job.rule,
+                &job.transactions,
+                &mut self.scratch,
+            )
         }));
         let verdicts = match attempt {
             Ok(verdicts) => verdicts,
             Err(_) => {
                 // The panic message went to stderr through the panic hook.
                 faults.panics += 1;
-                renew(&mut backend, &replace, &mut scratch, &mut faults);
-                verify_one_by_one(&mut backend, &replace, &job, &mut scratch, &mut faults)
+                self.renew(&mut faults);
+                self.verify_one_by_one(&job, &mut faults)
             }
         };
-        faults.backend_errors += backend.take_errors();
-        let finished = Done {
+        faults.backend_errors += self.backend.take_errors();
+        Done {
             id: job.id,
             transactions: job.transactions,
             verdicts,
             busy: started.elapsed(),
-            worker,
+            worker: self.index,
             faults,
-        };
-        if done.send(finished).is_err() {
-            return;
         }
     }
-}
 
-/// Replaces a backend that panicked, where a factory can build one (keeping
-/// the count of device errors it had recovered from), and drops scratch state
-/// the panic may have left half-written.
-fn renew(
-    backend: &mut Box<dyn Backend>,
-    replace: &Option<BackendFactory>,
-    scratch: &mut Vec<TxVerdict>,
-    faults: &mut Faults,
-) {
-    scratch.clear();
-    faults.backend_errors += backend.take_errors();
-    if let Some(fresh) = replace.as_ref().and_then(|build| build()) {
-        *backend = fresh;
+    /// Replaces a backend that panicked, where a factory can build one
+    /// (keeping the count of device errors it had recovered from), and drops
+    /// scratch state the panic may have left half-written.
+    fn renew(&mut self, faults: &mut Faults) {
+        self.scratch.clear();
+        faults.backend_errors += self.backend.take_errors();
+        if let Some(fresh) = self.replace.as_ref().and_then(|build| build()) {
+            self.backend = fresh;
+        }
     }
-}
 
-/// After a panic: each transaction verified alone, so one that makes the
-/// backend panic costs only itself ([`TxVerdict::Unverified`]).
-fn verify_one_by_one<T: Verifiable>(
-    backend: &mut Box<dyn Backend>,
-    replace: &Option<BackendFactory>,
-    job: &Job<T>,
-    scratch: &mut Vec<TxVerdict>,
-    faults: &mut Faults,
-) -> Vec<TxVerdict> {
-    let mut verdicts = Vec::with_capacity(job.transactions.len());
-    for item in &job.transactions {
-        let attempt = catch_unwind(AssertUnwindSafe(|| {
-            verify_job(
-                backend.as_mut(),
-                job.rule,
-                std::slice::from_ref(item),
-                scratch,
-            )
-        }));
-        match attempt {
-            Ok(mut one) => verdicts.push(one.pop().unwrap_or(TxVerdict::Unverified)),
-            Err(_) => {
-                faults.panics += 1;
-                renew(backend, replace, scratch, faults);
-                verdicts.push(TxVerdict::Unverified);
+    /// After a panic: each transaction verified alone, so one that makes the
+    /// backend panic costs only itself ([`TxVerdict::Unverified`]).
+    fn verify_one_by_one<T: Verifiable>(
+        &mut self,
+        job: &Job<T>,
+        faults: &mut Faults,
+    ) -> Vec<TxVerdict> {
+        let mut verdicts = Vec::with_capacity(job.transactions.len());
+        for item in &job.transactions {
+            let attempt = catch_unwind(AssertUnwindSafe(|| {
+                verify_job(
+                    self.backend.as_mut(),
+                    job.rule,
+                    std::slice::from_ref(item),
+                    &mut self.scratch,
+                )
+            }));
+            match attempt {
+                Ok(mut one) => verdicts.push(one.pop().unwrap_or(TxVerdict::Unverified)),
+                Err(_) => {
+                    faults.panics += 1;
+                    self.renew(faults);
+                    verdicts.push(TxVerdict::Unverified);
+                }
             }
         }
+        verdicts
     }
-    verdicts
 }
 
 /// Takes every transaction's verification inputs (parsing raw bytes) and

@@ -168,6 +168,24 @@ impl Backend for Defective {
 
 #[test]
 fn a_backend_panic_costs_only_the_transaction_that_caused_it() {
+    a_panic_costs_only_its_transaction(|first, factory| {
+        VerifyPool::start_replacing(vec![first], 2, &[], Some(factory)).unwrap()
+    });
+}
+
+#[test]
+fn an_inline_pool_survives_a_backend_panic_alike() {
+    a_panic_costs_only_its_transaction(|first, factory| {
+        VerifyPool::inline(first, 2, Some(factory))
+    });
+}
+
+/// A pool of one worker made by `start`, whose backend panics on one
+/// transaction: only that transaction is lost, each panic costs a fresh
+/// backend, and the worker serves the next batch.
+fn a_panic_costs_only_its_transaction(
+    start: impl FnOnce(Box<dyn Backend>, BackendFactory) -> VerifyPool<Vec<u8>>,
+) {
     let mut rng = Rng(5);
     let poison_tx = legacy_tx(&mut rng, true);
     let poison: [u8; 32] = poison_tx[SIGNER_KEY].try_into().unwrap();
@@ -185,7 +203,7 @@ fn a_backend_panic_costs_only_the_transaction_that_caused_it() {
     };
     let first = factory().unwrap();
     built.store(0, Ordering::Relaxed);
-    let pool = VerifyPool::start_replacing(vec![first], 2, &[], Some(factory)).unwrap();
+    let pool = start(first, factory);
 
     // A batch of nine honest transactions (one with a bad signature) and the
     // poison one in the middle.
@@ -256,4 +274,80 @@ fn a_backend_panic_costs_only_the_transaction_that_caused_it() {
         }
     );
     assert!(pool.shutdown().is_empty());
+}
+
+/// A CPU backend that notes which thread called it, and how often.
+struct Witness {
+    cpu: CpuBackend,
+    calls: Arc<std::sync::Mutex<Vec<std::thread::ThreadId>>>,
+}
+
+impl Backend for Witness {
+    fn name(&self) -> &'static str {
+        "witness"
+    }
+
+    fn verify_signatures(
+        &mut self,
+        rule: Rule,
+        inputs: &[SignatureInput<'_>],
+        out: &mut [SigVerdict],
+    ) {
+        self.calls.lock().unwrap().push(std::thread::current().id());
+        self.cpu.verify_signatures(rule, inputs, out);
+    }
+}
+
+#[test]
+fn an_inline_pool_verifies_in_the_submitting_thread_before_returning() {
+    let mut rng = Rng(6);
+    let calls = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let backend = Box::new(Witness {
+        cpu: CpuBackend::default(),
+        calls: calls.clone(),
+    });
+    let pool = VerifyPool::inline(backend, 1, None);
+    assert!(pool.is_inline());
+    assert_eq!(pool.threads(), 1, "the caller is its one worker");
+
+    let transactions: Vec<Vec<u8>> = (0..6).map(|i| legacy_tx(&mut rng, i != 2)).collect();
+    pool.try_submit(Job {
+        id: 7,
+        rule: Rule::Strict,
+        transactions,
+    })
+    .unwrap();
+    assert_eq!(*calls.lock().unwrap(), [std::thread::current().id()]);
+    let done = pool
+        .done()
+        .try_recv()
+        .expect("the result is queued when try_submit returns");
+    assert_eq!((done.id, done.worker), (7, 0));
+    let valid: Vec<bool> = done.verdicts.iter().map(TxVerdict::is_valid).collect();
+    assert_eq!(valid, [true, true, false, true, true, true]);
+
+    // A result not taken fills the queue (of one): the next job comes back
+    // whole and unverified, for the caller to shed.
+    pool.try_submit(Job {
+        id: 8,
+        rule: Rule::Strict,
+        transactions: vec![legacy_tx(&mut rng, true)],
+    })
+    .unwrap();
+    match pool.try_submit(Job {
+        id: 9,
+        rule: Rule::Zip215,
+        transactions: vec![legacy_tx(&mut rng, true), legacy_tx(&mut rng, true)],
+    }) {
+        Err(SubmitError::Full(job)) => {
+            assert_eq!(
+                (job.id, job.rule, job.transactions.len()),
+                (9, Rule::Zip215, 2)
+            )
+        }
+        other => panic!("expected Full, got {other:?}"),
+    }
+    assert_eq!(calls.lock().unwrap().len(), 2, "job 9 was not verified");
+    let rest = pool.shutdown();
+    assert_eq!(rest.iter().map(|done| done.id).collect::<Vec<_>>(), [8]);
 }
