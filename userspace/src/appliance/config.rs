@@ -253,6 +253,12 @@ pub struct PipelineConfig {
     /// Pin verify workers to the highest-numbered cores, leaving core 0 and
     /// up to the network runtime.
     pub pin_verify_workers: bool,
+    /// With one verify worker, verify in the batch stage's own thread rather
+    /// than hand each batch to a worker thread and wait for it back: on a
+    /// machine of two cores that saves two thread wake-ups per batch
+    /// (docs/architecture.md, "Verifying in the batch thread"). No effect
+    /// with more workers, where the batch stage must stay free to feed them.
+    pub verify_in_batch_thread: bool,
 }
 
 impl Default for PipelineConfig {
@@ -270,6 +276,7 @@ impl Default for PipelineConfig {
             engine: EngineChoice::Auto,
             max_rlc_batch: 256,
             pin_verify_workers: true,
+            verify_in_batch_thread: true,
         }
     }
 }

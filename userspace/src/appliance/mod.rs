@@ -25,7 +25,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-use rampart_sigverify::pool::{BackendFactory, VerifyPool};
+use rampart_sigverify::{
+    backend::Backend,
+    pool::{BackendFactory, VerifyPool},
+};
 
 pub use self::config::{Config, MetricsConfig, PipelineConfig};
 use self::{
@@ -38,6 +41,7 @@ use crate::{
     fair::{fair_queue, FairLimits},
     ingress::server::{Ingress, IngressError},
     metrics::{health::HealthState, Counters, Exposition, MetricsServer, XdpSource},
+    packet::ParsedTx,
     pipeline::{
         batch::{self, BatchPolicy},
         dedup::Dedup,
@@ -108,23 +112,16 @@ impl Appliance {
             .unwrap_or_else(default_verify_threads)
             .max(1);
         let spec = config.pipeline.backend();
-        let backends = (0..threads)
-            .map(|_| make_backend(&spec))
-            .collect::<Result<Vec<_>, _>>()?;
-        let cores = if config.pipeline.pin_verify_workers {
-            verify_cores(threads)
-        } else {
-            Vec::new()
-        };
         // A worker whose backend panics takes a fresh one built the same way.
         let replace: BackendFactory = Arc::new(move || make_backend(&spec).ok());
-        let pool =
-            VerifyPool::start_replacing(backends, 2, &cores, Some(replace)).map_err(|source| {
-                ApplianceError::Start {
-                    what: "verify workers",
-                    source,
-                }
-            })?;
+        let pool = if threads == 1 && config.pipeline.verify_in_batch_thread {
+            VerifyPool::inline(make_backend(&spec)?, 2, Some(replace))
+        } else {
+            let backends = (0..threads)
+                .map(|_| make_backend(&spec))
+                .collect::<Result<Vec<_>, _>>()?;
+            start_verify_threads(backends, &config, replace)?
+        };
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(config.ingress_threads.max(1))
@@ -323,6 +320,26 @@ impl Appliance {
             metrics.stop();
         }
     }
+}
+
+/// Starts one verify worker thread per backend, pinned to the last cores
+/// when the configuration asks.
+fn start_verify_threads(
+    backends: Vec<Box<dyn Backend>>,
+    config: &Config,
+    replace: BackendFactory,
+) -> Result<VerifyPool<ParsedTx>, ApplianceError> {
+    let cores = if config.pipeline.pin_verify_workers {
+        verify_cores(backends.len())
+    } else {
+        Vec::new()
+    };
+    VerifyPool::start_replacing(backends, 2, &cores, Some(replace)).map_err(|source| {
+        ApplianceError::Start {
+            what: "verify workers",
+            source,
+        }
+    })
 }
 
 /// Verify workers when the configuration names none: every core but one,

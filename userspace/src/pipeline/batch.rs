@@ -439,6 +439,26 @@ mod tests {
 
     #[test]
     fn a_panicking_backend_stalls_nothing_and_every_transaction_is_counted() {
+        a_panic_stalls_nothing(|build| {
+            let backends = (0..2).filter_map(|_| build()).collect();
+            VerifyPool::start_replacing(backends, 2, &[], Some(build)).unwrap()
+        });
+    }
+
+    #[test]
+    fn verifying_in_the_stage_thread_a_panic_stalls_nothing_either() {
+        a_panic_stalls_nothing(|build| {
+            let backend = build().unwrap();
+            VerifyPool::inline(backend, 2, Some(build))
+        });
+    }
+
+    /// The stage over a pool made by `start` from a backend factory whose
+    /// backends panic on one transaction: every other transaction is judged
+    /// and counted, and the stage ends.
+    fn a_panic_stalls_nothing(
+        start: impl FnOnce(rampart_sigverify::pool::BackendFactory) -> VerifyPool<ParsedTx>,
+    ) {
         use rampart_sigverify::{backend::Backend, pool::BackendFactory};
         use rampart_txgen::{generate, KeyMode, TxSpec};
 
@@ -458,8 +478,7 @@ mod tests {
                 cpu: Default::default(),
             }) as Box<dyn Backend>)
         });
-        let backends = (0..2).filter_map(|_| build()).collect();
-        let pool = VerifyPool::start_replacing(backends, 2, &[], Some(build)).unwrap();
+        let pool = start(build);
         let counters = Arc::new(Counters::default());
         // One source holds at most half the queue.
         let (input_tx, input) = crate::fair::fair_queue::<u8, Packet>(crate::fair::FairLimits {

@@ -59,6 +59,10 @@ pub struct BenchPipelineArgs {
     /// production default, kept here too).
     #[arg(long)]
     no_pin: bool,
+    /// With one worker, give it a thread of its own (the appliance's default
+    /// verifies in the batch stage's thread: `pipeline.verify_in_batch_thread`).
+    #[arg(long)]
+    worker_thread: bool,
     /// Print one JSON object.
     #[arg(long)]
     json: bool,

@@ -78,6 +78,7 @@ pub(super) fn phase(
     config.pipeline.rule = args.rule;
     config.pipeline.verify_threads = Some(args.verify_threads.max(1));
     config.pipeline.pin_verify_workers = !args.no_pin;
+    config.pipeline.verify_in_batch_thread = !args.worker_thread;
     config.pipeline.engine = args.engine;
     let appliance = Appliance::start(config)?;
     let ingress = appliance.ingress_addr();
