@@ -117,6 +117,8 @@ fn bench_pipeline_checks_the_sink_and_keeps_its_fields() {
             "p999_us",
             "verify_p50_us",
             "verify_p99_us",
+            "direct_p50_us",
+            "direct_p99_us",
             "lost_valid",
             "saturation_lost_valid",
             "shed_ingress",
@@ -138,6 +140,10 @@ fn bench_pipeline_checks_the_sink_and_keeps_its_fields() {
     assert!(
         report["duplicate"].as_u64().unwrap_or(0) > 0,
         "copies were sent"
+    );
+    assert!(
+        report["direct_p99_us"].as_u64().unwrap_or(0) > 0,
+        "the direct phase delivered to the sink"
     );
 }
 

@@ -3,8 +3,10 @@
 //! and a TPU-style sink — against the raw verify rate of the same worker
 //! count, measured in the same run.
 //!
-//! Two phases: saturation (how many transactions per second get through), then
-//! half of the capacity so found (the latency the appliance adds under load).
+//! Three phases: saturation (how many transactions per second get through),
+//! half of the capacity so found (the latency the appliance adds under load),
+//! and the same rate with the client sending straight to the sink (the
+//! latency of the bench's own client, sink and loopback, measured alike).
 //! The capacity is the forwarded rate at saturation, or the raw verify rate
 //! if that is lower: with Rampart's vector engine verification is no longer
 //! the bottleneck on a small machine, and "half of the raw verify rate" would
@@ -20,7 +22,7 @@ use clap::Args;
 use rampart_sigverify::{backend::EngineChoice, Rule};
 use serde::Serialize;
 
-use self::phase::phase;
+use self::phase::{phase, Route};
 use super::loadgen::{self, KeyMode, TxSpec};
 use super::raw_rate::{raw_verify_rate, RawWorkers};
 
@@ -95,6 +97,11 @@ struct Report {
     /// Of that, stream complete to verdict (p50, p99).
     verify_p50_us: u64,
     verify_p99_us: u64,
+    /// The same client and sink at the half-load rate with no appliance
+    /// between them (p50, p99): the floor under `p50_us` and `p99_us`, what
+    /// loopback QUIC and the bench's own threads take on these cores.
+    direct_p50_us: u64,
+    direct_p99_us: u64,
     /// Transactions with an invalid signature that reached the sink (must be 0).
     forwarded_invalid: u64,
     /// Transactions that reached the sink more than once (must be 0).
@@ -156,16 +163,23 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
 
     // Saturation: a little more than verification can take, so the shared
     // cores are not spent receiving traffic that can only be shed.
-    let saturated = phase(args, &wire, Some(raw * 1.15), window)?;
+    let saturated = phase(args, &wire, Some(raw * 1.15), window, Route::Appliance)?;
     eprintln!(
         "[bench pipeline] saturation: offered {:.0} tx/s, forwarded {:.0} tx/s",
         saturated.offered_tps, saturated.forwarded_tps
     );
     let capacity = saturated.forwarded_tps.min(raw * valid_share);
-    let half = phase(args, &wire, Some(capacity / 2.0), window)?;
+    let half = phase(args, &wire, Some(capacity / 2.0), window, Route::Appliance)?;
     eprintln!(
         "[bench pipeline] half load: offered {:.0} tx/s, latency p50 {} us p99 {} us p99.9 {} us; shed {:?}, budget waits {}, lost {}",
         half.offered_tps, half.p50, half.p99, half.p999, half.shed, half.budget_waits, half.lost_valid
+    );
+    // The same client and sink at the same rate with no appliance between
+    // them: the part of the latency above that is the bench's own.
+    let direct = phase(args, &wire, Some(capacity / 2.0), window, Route::Direct)?;
+    eprintln!(
+        "[bench pipeline] direct, no appliance: offered {:.0} tx/s, latency p50 {} us p99 {} us",
+        direct.offered_tps, direct.p50, direct.p99
     );
     let report = Report {
         rule: args.rule.to_string(),
@@ -186,6 +200,8 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
         forwarded_duplicate: saturated.forwarded_duplicate + half.forwarded_duplicate,
         verify_p50_us: half.verify_latency.0,
         verify_p99_us: half.verify_latency.1,
+        direct_p50_us: direct.p50,
+        direct_p99_us: direct.p99,
         lost_valid: half.lost_valid,
         saturation_lost_valid: saturated.lost_valid,
         shed_ingress: saturated.shed[0],
@@ -227,8 +243,12 @@ pub fn run(args: &BenchPipelineArgs) -> anyhow::Result<()> {
             report.half_load_offered_tps, report.p50_us, report.p99_us, report.p999_us
         );
         println!(
-            "  (the appliance's own histogram: p50 {} us, p99 {} us)",
+            "  (the appliance's own histogram: p50 {} us, p99 {} us;",
             report.appliance_p50_us, report.appliance_p99_us
+        );
+        println!(
+            "   client straight to sink at the same rate: p50 {} us, p99 {} us)",
+            report.direct_p50_us, report.direct_p99_us
         );
         println!(
             "  valid unique transactions lost at half load: {} (under saturation, shed: {})",

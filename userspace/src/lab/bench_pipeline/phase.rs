@@ -36,13 +36,25 @@ pub(super) struct PhaseResult {
     pub(super) malformed: u64,
 }
 
-/// One phase: a fresh appliance and sink; sends for `window` (at `rate` tx/s
-/// if given, else as fast as the connections take them), then drains.
+/// Where a phase's client sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Route {
+    /// Through a fresh appliance, which forwards to the sink.
+    Appliance,
+    /// Straight to the sink: what the client, the sink and loopback cost on
+    /// their own, the floor under the appliance's figures.
+    Direct,
+}
+
+/// One phase: a fresh sink (and appliance, on [`Route::Appliance`]); sends
+/// for `window` (at `rate` tx/s if given, else as fast as the connections
+/// take them), then drains.
 pub(super) fn phase(
     args: &BenchPipelineArgs,
     wire: &[(Vec<u8>, bool)],
     rate: Option<f64>,
     window: Duration,
+    route: Route,
 ) -> anyhow::Result<PhaseResult> {
     // The client and the sink stand in for two other machines: each gets a
     // thread of its own, so the sink's arrival stamps never wait behind the
@@ -61,28 +73,22 @@ pub(super) fn phase(
     let sink = sink_runtime.block_on(async { TpuSink::start(&sink_identity) })?;
     let dir = std::env::temp_dir().join(format!("rampart-bench-pipeline-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let mut config = Config::default();
-    config.ingress.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-    config.ingress.identity = dir.join("identity.json");
-    config
-        .ingress
-        .admission
-        .max_new_connections_per_ip_per_minute = 10_000;
-    config.ingress.admission.max_connections_per_unstaked_peer = 10_000;
-    config.ingress.admission.unstaked_tps_per_ip = 10_000_000;
-    // Every load-generator connection comes from one loopback address.
-    config.ingress.handshakes.per_source_per_minute = 10_000;
-    config.ingress.admission.unstaked_streams = 1024;
-    config.metrics.listen = None;
-    config.forward.target = sink.local_addr()?;
-    config.pipeline.rule = args.rule;
-    config.pipeline.verify_threads = Some(args.verify_threads.max(1));
-    config.pipeline.pin_verify_workers = !args.no_pin;
-    config.pipeline.verify_in_batch_thread = !args.worker_thread;
-    config.pipeline.engine = args.engine;
-    let appliance = Appliance::start(config)?;
-    let ingress = appliance.ingress_addr();
-    let counters = appliance.counters().clone();
+    let appliance = match route {
+        Route::Appliance => Some(Appliance::start(appliance_config(
+            args,
+            &dir,
+            sink.local_addr()?,
+        ))?),
+        Route::Direct => None,
+    };
+    let target = match &appliance {
+        Some(appliance) => appliance.ingress_addr(),
+        None => sink.local_addr()?,
+    };
+    // Without an appliance nothing is counted: every counter stays 0.
+    let counters = appliance
+        .as_ref()
+        .map_or_else(Arc::default, |appliance| appliance.counters().clone());
 
     let client_identity = Identity::generate()?;
     let sent = Arc::new(AtomicU64::new(0));
@@ -96,7 +102,7 @@ pub(super) fn phase(
         let mut connections = Vec::new();
         let per_connection_rate = rate.map(|r| r / args.connections.max(1) as f64);
         for c in 0..args.connections.max(1) {
-            let connection = client.connect(ingress).await?;
+            let connection = client.connect(target).await?;
             connections.push(connection.clone());
             let (sent, sent_at) = (sent.clone(), sent_at.clone());
             let wire: Vec<(usize, Vec<u8>)> = wire
@@ -150,9 +156,13 @@ pub(super) fn phase(
     // the client closed now. Then wait until every transaction that entered
     // is accounted for.
     let deadline = Instant::now() + Duration::from_secs(20);
-    while Instant::now() < deadline
-        && (counters.entered.get() < offered || counters.terminal_total() < counters.entered.get())
-    {
+    let settled = || match route {
+        Route::Appliance => {
+            counters.entered.get() >= offered && counters.terminal_total() >= counters.entered.get()
+        }
+        Route::Direct => sink.count() as u64 >= offered,
+    };
+    while Instant::now() < deadline && !settled() {
         std::thread::sleep(Duration::from_millis(20));
     }
     drop(connections);
@@ -167,7 +177,9 @@ pub(super) fn phase(
         counters.verify_latency_quantile_us("0.5").unwrap_or(0),
         counters.verify_latency_quantile_us("0.99").unwrap_or(0),
     );
-    appliance.shutdown();
+    if let Some(appliance) = appliance {
+        appliance.shutdown();
+    }
     sink_runtime.block_on(sink.stop());
     let _ = std::fs::remove_dir_all(&dir);
 
@@ -229,4 +241,29 @@ pub(super) fn phase(
         bad_signature: counters.bad_signature.get(),
         malformed: counters.malformed_total(),
     })
+}
+
+/// The appliance under test: loopback, forwarding to `sink`, with the
+/// per-source limits opened for a load generator that comes from one address.
+fn appliance_config(args: &BenchPipelineArgs, dir: &std::path::Path, sink: SocketAddr) -> Config {
+    let mut config = Config::default();
+    config.ingress.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    config.ingress.identity = dir.join("identity.json");
+    config
+        .ingress
+        .admission
+        .max_new_connections_per_ip_per_minute = 10_000;
+    config.ingress.admission.max_connections_per_unstaked_peer = 10_000;
+    config.ingress.admission.unstaked_tps_per_ip = 10_000_000;
+    // Every load-generator connection comes from one loopback address.
+    config.ingress.handshakes.per_source_per_minute = 10_000;
+    config.ingress.admission.unstaked_streams = 1024;
+    config.metrics.listen = None;
+    config.forward.target = sink;
+    config.pipeline.rule = args.rule;
+    config.pipeline.verify_threads = Some(args.verify_threads.max(1));
+    config.pipeline.pin_verify_workers = !args.no_pin;
+    config.pipeline.verify_in_batch_thread = !args.worker_thread;
+    config.pipeline.engine = args.engine;
+    config
 }
