@@ -94,29 +94,23 @@ struct PendingReason {
 pub(crate) fn verify_strict(engine: Engine, inputs: &[SignatureInput<'_>], out: &mut [SigVerdict]) {
     debug_assert_eq!(inputs.len(), out.len());
     let mut pending = Vec::new();
-    let decided = s_not_below_l(inputs);
-    if decided.is_empty() {
-        strict_kernel(engine, inputs, None, out, &mut pending);
-    } else {
-        let kept = others(inputs.len(), &decided);
-        let kernel_inputs: Vec<_> = kept.iter().map(|&i| inputs[i]).collect();
-        strict_kernel(engine, &kernel_inputs, Some(&kept), out, &mut pending);
-        let pubkeys = point_checks(engine, inputs, &decided);
-        for (&index, pubkey) in decided.iter().zip(pubkeys) {
-            let outcome = LaneOutcome {
-                pubkey_valid: pubkey.valid,
-                pubkey_small_order: pubkey.small_order,
-                ..LaneOutcome::default()
-            };
-            let r = inputs[index].r_bytes();
-            match judge_strict(&outcome, false, &r) {
-                Judgement::Final(verdict) => out[index] = verdict,
-                Judgement::DependsOnR(otherwise) => pending.push(PendingReason {
-                    index,
-                    r,
-                    otherwise,
-                }),
-            }
+    let decided = kernel_where_s_below_l(engine, inputs, |kernel_inputs, kept| {
+        strict_kernel(engine, kernel_inputs, kept, out, &mut pending)
+    });
+    for (index, pubkey) in decided {
+        let outcome = LaneOutcome {
+            pubkey_valid: pubkey.valid,
+            pubkey_small_order: pubkey.small_order,
+            ..LaneOutcome::default()
+        };
+        let r = inputs[index].r_bytes();
+        match judge_strict(&outcome, false, &r) {
+            Judgement::Final(verdict) => out[index] = verdict,
+            Judgement::DependsOnR(otherwise) => pending.push(PendingReason {
+                index,
+                r,
+                otherwise,
+            }),
         }
     }
     let lanes = engine.lanes();
@@ -204,6 +198,27 @@ fn core_blocks<'a>(
     }
 }
 
+/// Runs `kernel` on the inputs whose S is below L, with the index of each
+/// one's verdict (`None`: the inputs are all of them, nothing allocated, the
+/// common case). Returns the others, whose verdict needs no scalar
+/// multiplication, each with A's point check.
+fn kernel_where_s_below_l<'a>(
+    engine: Engine,
+    inputs: &[SignatureInput<'a>],
+    kernel: impl FnOnce(&[SignatureInput<'a>], Option<&[usize]>),
+) -> Vec<(usize, PointCheck)> {
+    let decided = s_not_below_l(inputs);
+    if decided.is_empty() {
+        kernel(inputs, None);
+        return Vec::new();
+    }
+    let kept = others(inputs.len(), &decided);
+    let kernel_inputs: Vec<_> = kept.iter().map(|&i| inputs[i]).collect();
+    kernel(&kernel_inputs, Some(&kept));
+    let pubkeys = point_checks(engine, inputs, &decided);
+    decided.into_iter().zip(pubkeys).collect()
+}
+
 /// The indices of the inputs whose S is not below L (none, without
 /// allocating, in the common case).
 fn s_not_below_l(inputs: &[SignatureInput<'_>]) -> Vec<usize> {
@@ -289,17 +304,11 @@ pub(crate) fn verify_cofactored(
     debug_assert!(rule.is_cofactored());
     debug_assert_eq!(inputs.len(), out.len());
     let amended = rule == Rule::Zip215Amended;
-    let decided = s_not_below_l(inputs);
-    if decided.is_empty() {
-        cofactored_kernel(engine, inputs, None, out, amended);
-        return;
-    }
-    let kept = others(inputs.len(), &decided);
-    let kernel_inputs: Vec<_> = kept.iter().map(|&i| inputs[i]).collect();
-    cofactored_kernel(engine, &kernel_inputs, Some(&kept), out, amended);
+    let decided = kernel_where_s_below_l(engine, inputs, |kernel_inputs, kept| {
+        cofactored_kernel(engine, kernel_inputs, kept, out, amended)
+    });
     // S ≥ L: the verdict is A's checks, else `SNonCanonical`; R is never read.
-    let pubkeys = point_checks(engine, inputs, &decided);
-    for (&index, pubkey) in decided.iter().zip(pubkeys) {
+    for (index, pubkey) in decided {
         // Never `Ok` with S ≥ L: the `and` only names the type.
         out[index] = judge_cofactored_before_r(pubkey, false, &inputs[index], amended)
             .and(Err(SigError::SNonCanonical));
