@@ -39,7 +39,10 @@ use self::{
 };
 use crate::{
     fair::{fair_queue, FairLimits},
-    ingress::server::{Ingress, IngressError},
+    ingress::{
+        server::{Ingress, IngressError},
+        socket,
+    },
     metrics::{health::HealthState, Counters, Exposition, MetricsServer, XdpSource},
     packet::ParsedTx,
     pipeline::{
@@ -200,6 +203,15 @@ impl Appliance {
         ));
         if let Some(path) = config.ingress.stake_file.clone() {
             back_office.spawn(stakes::reload(path, stakes));
+        }
+        // The kernel's drops at the ingress socket, read from /proc: file
+        // reads belong on the back office, not on the network edge.
+        if let Some(inode) = ingress.socket_inode() {
+            back_office.spawn(socket::watch(
+                inode,
+                counters.clone(),
+                Duration::from_secs(1),
+            ));
         }
         let health = HealthState::default();
         let metrics = match config.metrics.listen {

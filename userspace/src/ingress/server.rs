@@ -166,6 +166,7 @@ pub type IngressQueue = FairSender<PeerKey, Packet>;
 pub struct Ingress {
     endpoint: quinn::Endpoint,
     accept: tokio::task::JoinHandle<()>,
+    socket_inode: Option<u64>,
 }
 
 impl Ingress {
@@ -181,7 +182,11 @@ impl Ingress {
         counters: Arc<Counters>,
     ) -> Result<Self, IngressError> {
         let server = quinn_server_config(&config, identity)?;
-        let endpoint = endpoint::bind(config.listen, Some(server))?;
+        let addr = config.listen;
+        let socket = std::net::UdpSocket::bind(addr)
+            .map_err(|source| EndpointError::Bind { addr, source })?;
+        let socket_inode = super::socket::inode(&socket);
+        let endpoint = endpoint::on_socket(socket, Some(server))?;
         let admission = Arc::new(Mutex::new(Admission::new(
             config.admission,
             stakes.read().map(|s| s.clone()).unwrap_or_default(),
@@ -209,7 +214,17 @@ impl Ingress {
             counters,
         });
         let accept = tokio::spawn(accept_loop(endpoint.clone(), gate, shared));
-        Ok(Ingress { endpoint, accept })
+        Ok(Ingress {
+            endpoint,
+            accept,
+            socket_inode,
+        })
+    }
+
+    /// The inode of the endpoint's UDP socket, for
+    /// [`super::socket::watch`] (`None` where the kernel does not say).
+    pub fn socket_inode(&self) -> Option<u64> {
+        self.socket_inode
     }
 
     /// The address actually bound (useful with port 0).

@@ -229,6 +229,12 @@ declare_counters! {
     connections_open: Gauge "ingress_connection_open" "Live connections.";
     /// Ingress queue depth (gauge).
     ingress_queue_depth: Gauge "ingress_queue_depth" "Transactions waiting for the batcher.";
+    /// Datagrams the kernel dropped at the ingress socket, its receive
+    /// buffer full: lost before Rampart could read them, from every peer
+    /// alike (read from `/proc/net/udp*`; see `ingress::socket`).
+    socket_dropped: Counter "ingress_socket_datagram_dropped" "Datagrams the kernel dropped at the ingress socket (receive buffer full).";
+    /// Bytes waiting in the ingress socket's receive buffer (gauge).
+    socket_queue_bytes: Gauge "ingress_socket_queue_bytes" "Bytes waiting in the ingress socket's receive buffer.";
     /// Sources with transactions in the pipeline queue (gauge).
     queue_sources: Gauge "ingress_queue_sources" "Sources with transactions waiting for the batcher.";
     /// Forward queue depth (gauge).

@@ -42,6 +42,21 @@ pub fn bind(
 ) -> Result<quinn::Endpoint, EndpointError> {
     let socket =
         std::net::UdpSocket::bind(addr).map_err(|source| EndpointError::Bind { addr, source })?;
+    on_socket(socket, server)
+}
+
+/// [`bind`] on a socket the caller bound (to learn something of it first,
+/// such as its inode).
+///
+/// # Errors
+/// The socket cannot be set up for quinn, or there is no runtime.
+pub fn on_socket(
+    socket: std::net::UdpSocket,
+    server: Option<quinn::ServerConfig>,
+) -> Result<quinn::Endpoint, EndpointError> {
+    let addr = socket
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
     let mut config = quinn::EndpointConfig::default();
     config.grease_quic_bit(false);
     let runtime = quinn::default_runtime().ok_or(EndpointError::NoRuntime)?;

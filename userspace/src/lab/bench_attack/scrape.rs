@@ -122,6 +122,12 @@ const DIED: &[DiedRow] = &[
         false,
     ),
     (
+        "socket_dropped",
+        "rampart_ingress_socket_datagram_dropped_total",
+        None,
+        false,
+    ),
+    (
         "budget_waits",
         "rampart_ingress_stream_budget_wait_total",
         None,
