@@ -15,7 +15,8 @@ use std::{
 use super::gate::SourceKey;
 use crate::metrics::counters::REFUSAL_LABELS;
 
-/// Admission limits (defaults are Agave 4.4's).
+/// Admission limits (defaults are Agave 4.4's, but for
+/// [`AdmissionLimits::unstaked_tps_total`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AdmissionLimits {
@@ -40,8 +41,18 @@ pub struct AdmissionLimits {
     /// Total transactions per second shared by staked peers by stake.
     pub staked_tps_total: u32,
     /// Total transactions per second of all unstaked peers together, on top
-    /// of each one's `unstaked_tps_per_ip` (a fifth of `staked_tps_total`,
-    /// so many addresses cannot add up to more than that).
+    /// of each one's `unstaked_tps_per_ip`, so many addresses cannot add up
+    /// to more than that.
+    ///
+    /// Not Agave's fifth of `staked_tps_total` (100,000), which assumes a
+    /// validator-sized host: admitted unstaked load beyond what the network
+    /// edge can read overflows the UDP socket, and the kernel's drops fall
+    /// on staked peers too. Measured with `rampart bench attack --scenario
+    /// invalid-unstaked` on 2 vCPUs: at 100,000 to 30,000 the honest staked
+    /// client lost 0.4-5.3 % of its transactions (streams left unfinished
+    /// after their data was dropped), at 20,000 none in six runs
+    /// (docs/attack.md). Raise it on a bigger host while
+    /// `rampart_ingress_socket_datagram_dropped_total` stays flat.
     pub unstaked_tps_total: u32,
     /// Stake share below 1/this counts as unstaked (Agave: 50,000).
     pub min_stake_share_inverse: u64,
@@ -60,7 +71,7 @@ impl Default for AdmissionLimits {
             max_staked_streams: 512,
             unstaked_tps_per_ip: 400,
             staked_tps_total: 500_000,
-            unstaked_tps_total: 100_000,
+            unstaked_tps_total: 20_000,
             min_stake_share_inverse: 50_000,
         }
     }

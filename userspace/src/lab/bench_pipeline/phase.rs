@@ -255,6 +255,7 @@ fn appliance_config(args: &BenchPipelineArgs, dir: &std::path::Path, sink: Socke
         .max_new_connections_per_ip_per_minute = 10_000;
     config.ingress.admission.max_connections_per_unstaked_peer = 10_000;
     config.ingress.admission.unstaked_tps_per_ip = 10_000_000;
+    config.ingress.admission.unstaked_tps_total = 10_000_000;
     // Every load-generator connection comes from one loopback address.
     config.ingress.handshakes.per_source_per_minute = 10_000;
     config.ingress.admission.unstaked_streams = 1024;
