@@ -123,7 +123,7 @@ impl Appliance {
             let backends = (0..threads)
                 .map(|_| make_backend(&spec))
                 .collect::<Result<Vec<_>, _>>()?;
-            start_verify_threads(backends, &config, replace)?
+            start_verify_threads(backends, config.pipeline.pin_verify_workers, replace)?
         };
 
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -335,13 +335,13 @@ impl Appliance {
 }
 
 /// Starts one verify worker thread per backend, pinned to the last cores
-/// when the configuration asks.
+/// with `pin`.
 fn start_verify_threads(
     backends: Vec<Box<dyn Backend>>,
-    config: &Config,
+    pin: bool,
     replace: BackendFactory,
 ) -> Result<VerifyPool<ParsedTx>, ApplianceError> {
-    let cores = if config.pipeline.pin_verify_workers {
+    let cores = if pin {
         verify_cores(backends.len())
     } else {
         Vec::new()

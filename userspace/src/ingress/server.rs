@@ -182,9 +182,7 @@ impl Ingress {
         counters: Arc<Counters>,
     ) -> Result<Self, IngressError> {
         let server = quinn_server_config(&config, identity)?;
-        let addr = config.listen;
-        let socket = std::net::UdpSocket::bind(addr)
-            .map_err(|source| EndpointError::Bind { addr, source })?;
+        let socket = endpoint::udp_socket(config.listen)?;
         let socket_inode = super::socket::inode(&socket);
         let endpoint = endpoint::on_socket(socket, Some(server))?;
         let admission = Arc::new(Mutex::new(Admission::new(

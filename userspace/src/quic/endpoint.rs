@@ -40,9 +40,15 @@ pub fn bind(
     addr: SocketAddr,
     server: Option<quinn::ServerConfig>,
 ) -> Result<quinn::Endpoint, EndpointError> {
-    let socket =
-        std::net::UdpSocket::bind(addr).map_err(|source| EndpointError::Bind { addr, source })?;
-    on_socket(socket, server)
+    on_socket(udp_socket(addr)?, server)
+}
+
+/// A UDP socket bound to `addr`, for [`on_socket`].
+///
+/// # Errors
+/// The socket cannot be bound.
+pub fn udp_socket(addr: SocketAddr) -> Result<std::net::UdpSocket, EndpointError> {
+    std::net::UdpSocket::bind(addr).map_err(|source| EndpointError::Bind { addr, source })
 }
 
 /// [`bind`] on a socket the caller bound (to learn something of it first,
