@@ -4,11 +4,11 @@
 
 use core::arch::x86_64::*;
 
-use super::field_avx2::{Fe4, LANES};
+use super::field_avx2::{Fe4, Limbs, LANES};
 
 super::point::define_points!("avx2");
 super::kernel::define_kernels!("avx2");
-super::sha512::define_sha512!("avx2");
+super::sha512::define_sha512!("avx2", __m256i);
 
 /// x rotated right by n bits (two shifts and an or).
 #[target_feature(enable = "avx2")]
@@ -47,7 +47,7 @@ fn majority(a: __m256i, b: __m256i, c: __m256i) -> __m256i {
 
 /// `new` in the lanes where `live[j]`, `old` elsewhere.
 #[target_feature(enable = "avx2")]
-fn keep_where(live: [bool; 4], old: __m256i, new: __m256i) -> __m256i {
+fn keep_where(live: [bool; LANES], old: __m256i, new: __m256i) -> __m256i {
     let mask = _mm256_set_epi64x(
         -i64::from(live[3]),
         -i64::from(live[2]),
@@ -55,4 +55,34 @@ fn keep_where(live: [bool; 4], old: __m256i, new: __m256i) -> __m256i {
         -i64::from(live[0]),
     );
     _mm256_blendv_epi8(old, new, mask)
+}
+
+/// Lane-wise wrapping sum.
+#[target_feature(enable = "avx2")]
+fn add(a: __m256i, b: __m256i) -> __m256i {
+    _mm256_add_epi64(a, b)
+}
+
+/// The same word in every lane.
+#[target_feature(enable = "avx2")]
+fn splat(word: u64) -> __m256i {
+    _mm256_set1_epi64x(word as i64)
+}
+
+/// `words[j]` in lane j.
+#[target_feature(enable = "avx2")]
+fn from_words(words: [u64; LANES]) -> __m256i {
+    let w = words.map(|word| word as i64);
+    _mm256_set_epi64x(w[3], w[2], w[1], w[0])
+}
+
+/// Lane j's word at j.
+#[target_feature(enable = "avx2")]
+fn to_words(v: __m256i) -> [u64; LANES] {
+    [
+        _mm256_extract_epi64::<0>(v) as u64,
+        _mm256_extract_epi64::<1>(v) as u64,
+        _mm256_extract_epi64::<2>(v) as u64,
+        _mm256_extract_epi64::<3>(v) as u64,
+    ]
 }

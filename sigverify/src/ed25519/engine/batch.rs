@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// Turns groups of up to [`Engine::lanes`] signatures into kernel inputs: the
-/// challenge hashes of the group, four at once, both scalars as digits. Owns
+/// challenge hashes of the group, all at once, both scalars as digits. Owns
 /// the hash buffers so that they are reused from group to group.
 struct LanePreparer {
     padded: [Padded; MAX_LANES],
@@ -47,13 +47,7 @@ impl LanePreparer {
             let input = input(j);
             message.fill(&[&input.signature[..32], input.pubkey, input.message]);
         }
-        let mut digests = [[0u8; 64]; MAX_LANES];
-        for (quad, out) in self.padded[..lanes].chunks(4).zip(digests.chunks_mut(4)) {
-            let [p0, p1, p2, p3] = quad else {
-                unreachable!("lane counts are multiples of four")
-            };
-            out.copy_from_slice(&engine.digest4([p0, p1, p2, p3]));
-        }
+        let digests = engine.digests(&self.padded);
         let mut prepared = PreparedLanes {
             lanes: [LaneInput {
                 pubkey: [0; 32],

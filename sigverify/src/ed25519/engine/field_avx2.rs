@@ -82,6 +82,22 @@ fn sum<const N: usize>(terms: &[__m256i; N]) -> __m256i {
     total
 }
 
+/// One limb as the backend keeps it (ten of radix 2^25.5): the table rows
+/// `Fe4::gather_rows` reads.
+pub(super) type Limbs = [u64; 10];
+
+/// Lane j of the result is the u64 at `base + offsets[j]`: one `vpgatherdq`.
+///
+/// # Safety
+/// Every `base + offsets[j]` must be an 8-aligned readable u64 of one
+/// allocation (`field_common`'s `gather` checks that before it calls).
+#[target_feature(enable = "avx2")]
+unsafe fn gather_u64(base: *const u64, offsets: [i32; LANES]) -> __m256i {
+    let o = offsets;
+    // SAFETY: the caller's contract.
+    unsafe { _mm256_i32gather_epi64::<8>(base.cast(), _mm_set_epi32(o[3], o[2], o[1], o[0])) }
+}
+
 impl Fe4 {
     /// The same element in every lane, from radix-2^51 limbs.
     #[target_feature(enable = "avx2")]
@@ -108,6 +124,19 @@ impl Fe4 {
             v[2 * k + 1] = high;
         }
         Fe4(v)
+    }
+
+    /// The ten limbs of each lane as the backend keeps them.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn native_lanes(self) -> [Limbs; LANES] {
+        let mut out = [[0u64; 10]; LANES];
+        for (i, v) in self.0.iter().enumerate() {
+            out[0][i] = _mm256_extract_epi64::<0>(*v) as u64;
+            out[1][i] = _mm256_extract_epi64::<1>(*v) as u64;
+            out[2][i] = _mm256_extract_epi64::<2>(*v) as u64;
+            out[3][i] = _mm256_extract_epi64::<3>(*v) as u64;
+        }
+        out
     }
 
     /// The element of each lane in radix-2^51 limbs (below 2^52, not reduced).

@@ -29,6 +29,79 @@ macro_rules! define_field_common {
                 self.canonical_lanes().map(|l| l[0] & 1 == 1)
             }
 
+            /// Lane j of `field(&table[entries[j]])` in lane j: a per-lane lookup in a
+            /// table of whole elements, one hardware gather per limb and no
+            /// transposition.
+            #[target_feature(enable = $features)]
+            pub(super) fn gather_lanes<T>(
+                table: &[T],
+                field: impl Fn(&T) -> &Self,
+                entries: [usize; LANES],
+            ) -> Self {
+                Self::gather(
+                    table,
+                    |entry| (field(entry) as *const Self).cast::<u64>(),
+                    entries,
+                    LANES,
+                    1,
+                )
+            }
+
+            /// The element whose limbs are `row(&table[entries[j]])` in lane j: a
+            /// lookup in a table of single elements (in the backend's own limbs)
+            /// that every lane shares.
+            #[target_feature(enable = $features)]
+            pub(super) fn gather_rows<T>(
+                table: &[T],
+                row: impl Fn(&T) -> &Limbs,
+                entries: [usize; LANES],
+            ) -> Self {
+                Self::gather(table, |entry| row(entry).as_ptr(), entries, 1, 0)
+            }
+
+            /// Lane j from entry `entries[j]` of `table`: its limb i is the u64
+            /// `i·limb_step + j·lane_step` places past where `part` points in that
+            /// entry. Every address is checked to lie inside the entry before the
+            /// gathers run.
+            #[target_feature(enable = $features)]
+            fn gather<T>(
+                table: &[T],
+                part: impl Fn(&T) -> *const u64,
+                entries: [usize; LANES],
+                limb_step: usize,
+                lane_step: usize,
+            ) -> Self {
+                let mut out = Self::splat([0; 5]);
+                let entry_size = core::mem::size_of::<T>();
+                let start = table.as_ptr().cast::<u8>();
+                let part_offset = (part(&table[0]) as usize)
+                    .checked_sub(start as usize)
+                    .expect("the part lies inside the entry");
+                let last =
+                    part_offset + 8 * ((out.0.len() - 1) * limb_step + (LANES - 1) * lane_step);
+                assert!(core::mem::align_of::<T>() >= 8 && part_offset % 8 == 0);
+                assert!(last + 8 <= entry_size);
+                assert!(table.len() * entry_size / 8 <= i32::MAX as usize);
+                assert!(entries.iter().all(|&e| e < table.len()));
+                let offsets: [i32; LANES] =
+                    core::array::from_fn(|j| (entries[j] * entry_size / 8 + j * lane_step) as i32);
+                for (i, limb) in out.0.iter_mut().enumerate() {
+                    // SAFETY: lane j reads the u64 at byte
+                    // entries[j]·entry_size + part_offset + 8·(i·limb_step + j·lane_step)
+                    // of the slice: inside entry entries[j] (< table.len()) by the
+                    // assertions above, 8-aligned (T is, so its size is a multiple of 8,
+                    // and so is part_offset), and `start`
+                    // carries the whole slice's provenance.
+                    *limb = unsafe {
+                        gather_u64(
+                            start.add(part_offset + 8 * i * limb_step).cast::<u64>(),
+                            offsets,
+                        )
+                    };
+                }
+                out
+            }
+
             /// −self, weakly reduced.
             #[target_feature(enable = $features)]
             pub(super) fn neg(self) -> Self {

@@ -35,6 +35,21 @@ pub(super) fn lane_mask(lanes: [bool; LANES]) -> __mmask8 {
         .fold(0, |m, (j, &on)| m | (u8::from(on) << j))
 }
 
+/// One limb as the backend keeps it: the table rows `Fe4::gather_rows` reads.
+pub(super) type Limbs = [u64; 5];
+
+/// Lane j of the result is the u64 at `base + offsets[j]`: one `vpgatherdq`.
+///
+/// # Safety
+/// Every `base + offsets[j]` must be an 8-aligned readable u64 of one
+/// allocation (`field_common`'s `gather` checks that before it calls).
+#[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+unsafe fn gather_u64(base: *const u64, offsets: [i32; LANES]) -> __m256i {
+    let o = offsets;
+    // SAFETY: the caller's contract.
+    unsafe { _mm256_i32gather_epi64::<8>(base.cast(), _mm_set_epi32(o[3], o[2], o[1], o[0])) }
+}
+
 impl Fe4 {
     /// The same element in every lane.
     #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
@@ -64,6 +79,12 @@ impl Fe4 {
     }
 
     /// The limbs of each lane, as they are (not reduced).
+    /// The limbs of each lane as the backend keeps them (here: `to_lanes`).
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn native_lanes(self) -> [Limbs; LANES] {
+        self.to_lanes()
+    }
+
     #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
     pub(super) fn to_lanes(self) -> [[u64; 5]; LANES] {
         let mut out = [[0u64; 5]; 4];

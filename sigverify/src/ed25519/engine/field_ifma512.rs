@@ -25,6 +25,22 @@ pub(super) fn lane_mask(lanes: [bool; LANES]) -> __mmask8 {
         .fold(0, |m, (j, &on)| m | (u8::from(on) << j))
 }
 
+/// One limb as the backend keeps it: the table rows `Fe8::gather_rows` reads.
+pub(super) type Limbs = [u64; 5];
+
+/// Lane j of the result is the u64 at `base + offsets[j]`: one `vpgatherdq`.
+///
+/// # Safety
+/// Every `base + offsets[j]` must be an 8-aligned readable u64 of one
+/// allocation (`field_common`'s `gather` checks that before it calls).
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+unsafe fn gather_u64(base: *const u64, offsets: [i32; LANES]) -> __m512i {
+    let o = offsets;
+    let offsets = _mm256_set_epi32(o[7], o[6], o[5], o[4], o[3], o[2], o[1], o[0]);
+    // SAFETY: the caller's contract.
+    unsafe { _mm512_i32gather_epi64::<8>(offsets, base.cast()) }
+}
+
 impl Fe8 {
     /// The same element in every lane.
     #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
@@ -55,6 +71,12 @@ impl Fe8 {
             );
         }
         Fe8(v)
+    }
+
+    /// The limbs of each lane as the backend keeps them (here: `to_lanes`).
+    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    pub(super) fn native_lanes(self) -> [Limbs; LANES] {
+        self.to_lanes()
     }
 
     /// The limbs of each lane, as they are (not reduced).

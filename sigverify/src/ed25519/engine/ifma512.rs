@@ -1,9 +1,85 @@
 //! The engine on AVX-512 IFMA at 512-bit width: eight signatures at once, the
 //! field in radix 2^51 on `vpmadd52luq zmm` ([`super::field_ifma512`]), the
-//! shared point and kernel code instantiated for eight lanes. SHA-512 runs on
-//! the 256-bit code of [`super::ifma`], four messages at a time.
+//! shared point, kernel and SHA-512 code instantiated for eight lanes.
 
-use super::field_ifma512::{Fe8 as Fe4, LANES};
+use core::arch::x86_64::*;
+
+use super::field_ifma512::{lane_mask, Fe8 as Fe4, Limbs, LANES};
 
 super::point::define_points!("avx512ifma,avx512f,avx512dq,avx512vl,avx2");
 super::kernel::define_kernels!("avx512ifma,avx512f,avx512dq,avx512vl,avx2");
+super::sha512::define_sha512!("avx512ifma,avx512f,avx512dq,avx512vl,avx2", __m512i);
+
+/// x rotated right by n bits (`vprorvq`).
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+fn rotr(x: __m512i, n: u32) -> __m512i {
+    _mm512_rorv_epi64(x, _mm512_set1_epi64(i64::from(n)))
+}
+
+/// x shifted right by n bits.
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+fn shr(x: __m512i, n: u32) -> __m512i {
+    _mm512_srlv_epi64(x, _mm512_set1_epi64(i64::from(n)))
+}
+
+/// a ⊕ b ⊕ c in one `vpternlogq`.
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+fn xor3(a: __m512i, b: __m512i, c: __m512i) -> __m512i {
+    _mm512_ternarylogic_epi64::<0x96>(a, b, c)
+}
+
+/// SHA-2's Ch: e ? f : g, bit by bit.
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+fn choose(e: __m512i, f: __m512i, g: __m512i) -> __m512i {
+    _mm512_ternarylogic_epi64::<0xca>(e, f, g)
+}
+
+/// SHA-2's Maj: the bitwise majority of a, b, c.
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+fn majority(a: __m512i, b: __m512i, c: __m512i) -> __m512i {
+    _mm512_ternarylogic_epi64::<0xe8>(a, b, c)
+}
+
+/// `new` in the lanes where `live[j]`, `old` elsewhere.
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+fn keep_where(live: [bool; LANES], old: __m512i, new: __m512i) -> __m512i {
+    _mm512_mask_blend_epi64(lane_mask(live), old, new)
+}
+
+/// Lane-wise wrapping sum.
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+fn add(a: __m512i, b: __m512i) -> __m512i {
+    _mm512_add_epi64(a, b)
+}
+
+/// The same word in every lane.
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+fn splat(word: u64) -> __m512i {
+    _mm512_set1_epi64(word as i64)
+}
+
+/// `words[j]` in lane j.
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+fn from_words(words: [u64; LANES]) -> __m512i {
+    let w = words.map(|word| word as i64);
+    _mm512_set_epi64(w[7], w[6], w[5], w[4], w[3], w[2], w[1], w[0])
+}
+
+/// Lane j's word at j.
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+fn to_words(v: __m512i) -> [u64; LANES] {
+    let (low, high) = (
+        _mm512_extracti64x4_epi64::<0>(v),
+        _mm512_extracti64x4_epi64::<1>(v),
+    );
+    [
+        _mm256_extract_epi64::<0>(low) as u64,
+        _mm256_extract_epi64::<1>(low) as u64,
+        _mm256_extract_epi64::<2>(low) as u64,
+        _mm256_extract_epi64::<3>(low) as u64,
+        _mm256_extract_epi64::<0>(high) as u64,
+        _mm256_extract_epi64::<1>(high) as u64,
+        _mm256_extract_epi64::<2>(high) as u64,
+        _mm256_extract_epi64::<3>(high) as u64,
+    ]
+}

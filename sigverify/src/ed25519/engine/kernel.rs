@@ -45,18 +45,14 @@ pub(super) struct PointCheck {
 /// a 64-signature batch on eight lanes inverts once instead of eight times.
 pub(super) const SHARED_GROUPS: usize = 8;
 
-/// Entries per lookup table: multiples 0..=8 of a point.
-pub(super) const TABLE_LEN: usize = 9;
-
-/// One lane's cached multiples 0..=8 of −A, as raw limbs per coordinate.
-pub(super) type LaneTable = [[[u64; 5]; 4]; TABLE_LEN];
+/// Entries per table of multiples: −8..=8 times a point, entry 8 + m
+/// holding [m]P. Both signs are stored so that a negative digit costs a
+/// different index, not a negation.
+pub(super) const MULTIPLES: usize = 17;
 
 /// Entries of the base-point table: multiples 0..=128 of B, for S in signed
 /// radix 256 (one addition per 8 bits of S instead of per 4).
 pub(super) const BASE_TABLE_LEN: usize = 129;
-
-/// The affine multiples 0..=128 of the base point B as (y + x, y − x, 2d·x·y).
-pub(super) type BaseTable = [[[u64; 5]; 3]; BASE_TABLE_LEN];
 
 /// The standard base point's encoding (y = 4/5, x positive).
 pub(super) const BASE_POINT: [u8; 32] = {
@@ -75,10 +71,18 @@ pub(super) type LanePoint = [[u64; 5]; 4];
 macro_rules! define_kernels {
     ($features:literal) => {
         use $crate::ed25519::engine::kernel::{
-            BaseTable, LaneInput, LaneOutcome, LanePoint, LaneTable, PointCheck, BASE_POINT,
-            BASE_TABLE_LEN, SHARED_GROUPS, TABLE_LEN,
+            LaneInput, LaneOutcome, LanePoint, PointCheck, BASE_POINT, BASE_TABLE_LEN, MULTIPLES,
+            SHARED_GROUPS,
         };
         use $crate::ed25519::engine::MAX_LANES;
+
+        /// The affine multiples 0..=128 of the base point B as (y + x, y − x,
+        /// 2d·x·y), in this backend's own limbs, for [`Fe4::gather_rows`].
+        type BaseTable = [[Limbs; 3]; BASE_TABLE_LEN];
+
+        /// Every lane's multiples −8..=8 of its own point ([`MULTIPLES`]), for
+        /// [`Fe4::gather_lanes`].
+        type MultiplesTable = [Cached4; MULTIPLES];
 
         static BASE_TABLE: std::sync::OnceLock<BaseTable> = std::sync::OnceLock::new();
 
@@ -88,7 +92,7 @@ macro_rules! define_kernels {
         fn build_base_table() -> BaseTable {
             let (b, _) = Extended4::decompress(&[BASE_POINT; LANES]);
             let b_cached = b.to_cached();
-            let mut table = [[[0u64; 5]; 3]; BASE_TABLE_LEN];
+            let mut table = [[Limbs::default(); 3]; BASE_TABLE_LEN];
             let d2 = Fe4::splat(d2_limbs());
             let mut multiple = Extended4::identity();
             for entry in table.iter_mut() {
@@ -99,7 +103,8 @@ macro_rules! define_kernels {
                     y.add(x).canonical_lanes()[0],
                     y.sub(x).canonical_lanes()[0],
                     x.mul(y).mul(d2).canonical_lanes()[0],
-                ];
+                ]
+                .map(|limbs| Fe4::splat(limbs).native_lanes()[0]);
                 multiple = multiple.add_cached(&b_cached);
             }
             table
@@ -116,11 +121,11 @@ macro_rules! define_kernels {
             }
         }
 
-        /// Builds lane `j`'s cached multiples 0..=8 of `p` (all four lanes at once),
-        /// and the lanes where [8]p, the last entry, is the neutral element: `p` is
-        /// of small order there, known without three more doublings.
+        /// Builds every lane's cached multiples −8..=8 of its `p`, and the lanes
+        /// where [8]p is the neutral element: `p` is of small order there, known
+        /// without three more doublings.
         #[target_feature(enable = $features)]
-        fn multiples_table(p: Extended4) -> ([LaneTable; LANES], [bool; LANES]) {
+        fn multiples_table(p: Extended4) -> (MultiplesTable, [bool; LANES]) {
             let p_cached = p.to_cached();
             let p2 = p.double();
             let p3 = p2.add_cached(&p_cached);
@@ -130,63 +135,37 @@ macro_rules! define_kernels {
             let p7 = p6.add_cached(&p_cached);
             let p8 = p4.double();
             let small_order = p8.is_identity_lanes();
-            let points = [p, p2, p3, p4, p5, p6, p7, p8];
-            let mut tables = [[[[0u64; 5]; 4]; TABLE_LEN]; LANES];
-            let mut entries = [Cached4::identity(); TABLE_LEN];
-            for (entry, point) in entries[1..].iter_mut().zip(points) {
-                *entry = point.to_cached();
+            let mut table = [Cached4::identity(); MULTIPLES];
+            for (m, point) in [p, p2, p3, p4, p5, p6, p7, p8].into_iter().enumerate() {
+                let cached = point.to_cached();
+                table[9 + m] = cached;
+                table[7 - m] = cached.neg();
             }
-            for (entry, c) in entries.iter().enumerate() {
-                let coords = [
-                    c.y_plus_x.to_lanes(),
-                    c.y_minus_x.to_lanes(),
-                    c.z.to_lanes(),
-                    c.t2d.to_lanes(),
-                ];
-                for (j, table) in tables.iter_mut().enumerate() {
-                    for (slot, coord) in table[entry].iter_mut().zip(&coords) {
-                        *slot = coord[j];
-                    }
-                }
-            }
-            (tables, small_order)
+            (table, small_order)
         }
 
-        /// Lane j's entry |digits[j]| of its own table, negated where the digit is < 0.
+        /// Lane j's entry `digits[j]` (−8..=8) of its own multiples.
         #[target_feature(enable = $features)]
-        fn select_cached(tables: &[LaneTable; LANES], digits: [i8; LANES]) -> Cached4 {
-            let e = digits.map(|d| usize::from(d.unsigned_abs()));
+        fn select_cached(table: &MultiplesTable, digits: [i8; LANES]) -> Cached4 {
             // No closures calling vector code here: they would not inherit the
-            // target features.
-            let mut coords = [[[0u64; 5]; LANES]; 4];
-            for (j, table) in tables.iter().enumerate() {
-                for (c, coord) in coords.iter_mut().enumerate() {
-                    coord[j] = table[e[j]][c];
-                }
-            }
+            // target features (the ones below only name a field).
+            let e = digits.map(|d| usize::from(d.wrapping_add(8) as u8));
             Cached4 {
-                y_plus_x: Fe4::from_lanes(&coords[0]),
-                y_minus_x: Fe4::from_lanes(&coords[1]),
-                z: Fe4::from_lanes(&coords[2]),
-                t2d: Fe4::from_lanes(&coords[3]),
+                y_plus_x: Fe4::gather_lanes(table, |c| &c.y_plus_x, e),
+                y_minus_x: Fe4::gather_lanes(table, |c| &c.y_minus_x, e),
+                z: Fe4::gather_lanes(table, |c| &c.z, e),
+                t2d: Fe4::gather_lanes(table, |c| &c.t2d, e),
             }
-            .negate_where(digits.map(|d| d < 0))
         }
 
         /// Entry |digits[j]| of the base table in lane j, negated where the digit is < 0.
         #[target_feature(enable = $features)]
         fn select_base(table: &BaseTable, digits: [i8; LANES]) -> Affine4 {
             let e = digits.map(|d| usize::from(d.unsigned_abs()));
-            let mut coords = [[[0u64; 5]; LANES]; 3];
-            for (j, &entry) in e.iter().enumerate() {
-                for (c, coord) in coords.iter_mut().enumerate() {
-                    coord[j] = table[entry][c];
-                }
-            }
             Affine4 {
-                y_plus_x: Fe4::from_lanes(&coords[0]),
-                y_minus_x: Fe4::from_lanes(&coords[1]),
-                xy2d: Fe4::from_lanes(&coords[2]),
+                y_plus_x: Fe4::gather_rows(table, |entry| &entry[0], e),
+                y_minus_x: Fe4::gather_rows(table, |entry| &entry[1], e),
+                xy2d: Fe4::gather_rows(table, |entry| &entry[2], e),
             }
             .negate_where(digits.map(|d| d < 0))
         }
@@ -200,11 +179,11 @@ macro_rules! define_kernels {
         #[target_feature(enable = $features)]
         fn recompute_r(a: Extended4, lanes: &[LaneInput; LANES]) -> (Extended4, [bool; LANES]) {
             let base = base_table();
-            let (tables, a_small) = multiples_table(a.neg());
+            let (table, a_small) = multiples_table(a.neg());
             let mut acc = Extended4::identity();
             for window in (0..64).rev() {
                 let mut sum = acc.add_cached_completed(&select_cached(
-                    &tables,
+                    &table,
                     lanes.map(|l| l.k_digits[window]),
                 ));
                 // S's radix-256 digit i weighs 256^i = 16^(2i): every other window.

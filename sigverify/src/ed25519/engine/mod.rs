@@ -16,14 +16,17 @@
 //! on AVX2 and ~166 K on the scalar path. So IFMA where it exists, else AVX2.
 //!
 //! Layout: `limbs` (one lane's bytes, limbs and digits, plain Rust),
-//! `field_ifma` / `field_avx2` (four field elements per vector) and
-//! `field_common` (what both share), `point` (four points per vector), `sha512`
-//! (four messages hashed at once), `kernel` (the kernels: the core shared by
-//! every rule, the cofactored check of R, point checks), `ifma` / `avx2` (the
-//! shared code instantiated for each backend's target features), `batch`
-//! (slices of signatures to kernels, outcomes to verdicts). Every vector
-//! function carries `#[target_feature]`; this module is the only place that
-//! calls into them, and holds the engine's only `unsafe`.
+//! `field_ifma512` / `field_ifma` / `field_avx2` (eight or four field elements
+//! per vector) and `field_common` (what all share, including the table
+//! lookups by hardware gather), `point` (a point per lane), `sha512` (a message
+//! per lane, all hashed at once), `kernel` (the kernels: the core shared by
+//! every rule, the cofactored check of R, point checks), `ifma512` / `ifma` /
+//! `avx2` (the shared code instantiated for each backend's target features),
+//! `batch` (slices of signatures to kernels, outcomes to verdicts). Every
+//! vector function carries `#[target_feature]`; this module is the only place
+//! that calls into them. The engine's `unsafe` is those calls and the one
+//! gather per backend, which `field_common`'s lookups reach only after checking
+//! every address lies in the table.
 
 mod avx2;
 pub(crate) mod batch;
@@ -282,15 +285,19 @@ impl Engine {
         out
     }
 
-    /// SHA-512 of four padded messages.
-    fn digest4(self, lanes: [&sha512::Padded; 4]) -> [[u8; 64]; 4] {
+    /// SHA-512 of the first [`Engine::lanes`] padded messages, all at once.
+    fn digests(self, padded: &[sha512::Padded; MAX_LANES]) -> [[u8; 64]; MAX_LANES] {
+        let mut out = [[0u8; 64]; MAX_LANES];
+        let lanes: [&sha512::Padded; MAX_LANES] = core::array::from_fn(|j| &padded[j]);
         match self.0 {
-            // Safety: the backend's features were detected before `self` was
-            // made; `ifma512` implies what `ifma` needs.
-            EngineKind::Ifma | EngineKind::Ifma512 => unsafe { ifma::digest4(lanes) },
+            // Safety: the backend's features were detected before `self` was made.
+            EngineKind::Ifma512 => out = unsafe { ifma512::digest(lanes) },
             // Safety: as above.
-            EngineKind::Avx2 => unsafe { avx2::digest4(lanes) },
+            EngineKind::Ifma => out[..4].copy_from_slice(&unsafe { ifma::digest(*first4(&lanes)) }),
+            // Safety: as above.
+            EngineKind::Avx2 => out[..4].copy_from_slice(&unsafe { avx2::digest(*first4(&lanes)) }),
         }
+        out
     }
 
     /// Decodes the first [`Engine::lanes`] point encodings and tests their order.

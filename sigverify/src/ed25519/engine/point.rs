@@ -338,14 +338,14 @@ macro_rules! define_points {
                 }
             }
 
-            /// −self in the lanes of `mask`: swap Y + X with Y − X, negate 2d·T.
+            /// −self: swap Y + X with Y − X, negate 2d·T.
             #[target_feature(enable = $features)]
-            pub(super) fn negate_where(self, mask: [bool; LANES]) -> Cached4 {
+            pub(super) fn neg(self) -> Cached4 {
                 Cached4 {
-                    y_plus_x: self.y_plus_x.blend(self.y_minus_x, mask),
-                    y_minus_x: self.y_minus_x.blend(self.y_plus_x, mask),
+                    y_plus_x: self.y_minus_x,
+                    y_minus_x: self.y_plus_x,
                     z: self.z,
-                    t2d: self.t2d.negate_where(mask),
+                    t2d: self.t2d.neg(),
                 }
             }
         }

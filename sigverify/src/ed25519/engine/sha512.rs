@@ -1,11 +1,12 @@
-//! SHA-512 of four messages at once, one per 64-bit lane (FIPS 180-4), for the
+//! SHA-512 of four or eight messages at once, one per 64-bit lane (FIPS 180-4), for the
 //! challenge k = H(R ‖ A ‖ M). Lanes whose message has fewer blocks keep their
 //! state while the longer ones finish.
 //!
 //! The compression is [`define_sha512!`], instantiated by each backend with its
 //! own primitives: `rotr`, `shr`, `xor3`, `choose` (Ch), `majority` (Maj) and
-//! `keep_where` (per-lane select). On IFMA machines those are single AVX-512VL
-//! instructions (`vprorvq`, `vpternlogq`); on AVX2 two or three each.
+//! `keep_where` (per-lane select). On IFMA machines those are single AVX-512
+//! instructions (`vprorvq`, `vpternlogq`), on 256-bit vectors for `ifma` and
+//! 512-bit ones for `ifma512`; on AVX2 two or three each.
 
 /// Bytes per block.
 const BLOCK: usize = 128;
@@ -148,47 +149,40 @@ impl Padded {
     }
 }
 
-/// Defines `digest4` over the backend primitives in scope, compiled for
-/// `$features`.
+/// Defines `digest` (the digests of `LANES` padded messages at once) over
+/// the backend primitives in scope, on vectors of type `$vector` with one
+/// message per 64-bit lane, compiled for `$features`. Besides the functions
+/// named in the module comment, the backend provides `add` (lane-wise
+/// wrapping sum), `splat`, `from_words` and `to_words` (one word per lane).
 macro_rules! define_sha512 {
-    ($features:literal) => {
+    ($features:literal, $vector:ty) => {
         use $crate::ed25519::engine::sha512::{Padded, IV, K};
-
-        #[target_feature(enable = $features)]
-        fn add(a: __m256i, b: __m256i) -> __m256i {
-            _mm256_add_epi64(a, b)
-        }
 
         /// x ROTR a ⊕ x ROTR b ⊕ x ROTR c.
         #[target_feature(enable = $features)]
-        fn big_sigma(x: __m256i, a: u32, b: u32, c: u32) -> __m256i {
+        fn big_sigma(x: $vector, a: u32, b: u32, c: u32) -> $vector {
             xor3(rotr(x, a), rotr(x, b), rotr(x, c))
         }
 
         /// x ROTR a ⊕ x ROTR b ⊕ x SHR c.
         #[target_feature(enable = $features)]
-        fn small_sigma(x: __m256i, a: u32, b: u32, c: u32) -> __m256i {
+        fn small_sigma(x: $vector, a: u32, b: u32, c: u32) -> $vector {
             xor3(rotr(x, a), rotr(x, b), shr(x, c))
         }
 
-        /// The digests of four padded messages.
+        /// The digests of `LANES` padded messages.
         #[target_feature(enable = $features)]
-        pub(super) fn digest4(lanes: [&Padded; 4]) -> [[u8; 64]; 4] {
-            let mut state = [_mm256_setzero_si256(); 8];
+        pub(super) fn digest(lanes: [&Padded; LANES]) -> [[u8; 64]; LANES] {
+            let mut state = [splat(0); 8];
             for (s, h) in state.iter_mut().zip(IV) {
-                *s = _mm256_set1_epi64x(h as i64);
+                *s = splat(h);
             }
             let blocks = lanes.map(Padded::blocks);
             let most = blocks.iter().copied().max().unwrap_or(0);
-            let mut w = [_mm256_setzero_si256(); 80];
+            let mut w = [splat(0); 80];
             for b in 0..most {
                 for (t, slot) in w.iter_mut().take(16).enumerate() {
-                    *slot = _mm256_set_epi64x(
-                        lanes[3].word(b, t) as i64,
-                        lanes[2].word(b, t) as i64,
-                        lanes[1].word(b, t) as i64,
-                        lanes[0].word(b, t) as i64,
-                    );
+                    *slot = from_words(lanes.map(|lane| lane.word(b, t)));
                 }
                 for t in 16..80 {
                     let s1 = small_sigma(w[t - 2], 19, 61, 6);
@@ -199,7 +193,7 @@ macro_rules! define_sha512 {
                 for t in 0..80 {
                     let t1 = add(
                         add(h, big_sigma(e, 14, 18, 41)),
-                        add(choose(e, f, g), add(_mm256_set1_epi64x(K[t] as i64), w[t])),
+                        add(choose(e, f, g), add(splat(K[t]), w[t])),
                     );
                     let t2 = add(big_sigma(a, 28, 34, 39), majority(a, b_, c));
                     h = g;
@@ -217,16 +211,10 @@ macro_rules! define_sha512 {
                     *s = keep_where(live, *s, add(*s, v));
                 }
             }
-            let mut out = [[0u8; 64]; 4];
+            let mut out = [[0u8; 64]; LANES];
             for (i, s) in state.iter().enumerate() {
-                let words = [
-                    _mm256_extract_epi64::<0>(*s),
-                    _mm256_extract_epi64::<1>(*s),
-                    _mm256_extract_epi64::<2>(*s),
-                    _mm256_extract_epi64::<3>(*s),
-                ];
-                for (lane, word) in out.iter_mut().zip(words) {
-                    lane[i * 8..i * 8 + 8].copy_from_slice(&(word as u64).to_be_bytes());
+                for (lane, word) in out.iter_mut().zip(to_words(*s)) {
+                    lane[i * 8..i * 8 + 8].copy_from_slice(&word.to_be_bytes());
                 }
             }
             out
@@ -240,7 +228,7 @@ mod tests {
     use sha2::{Digest, Sha512};
 
     use super::{Padded, BLOCK};
-    use crate::ed25519::engine::{Engine, EngineKind};
+    use crate::ed25519::engine::{Engine, EngineKind, MAX_LANES};
 
     /// The engine backends this CPU runs. For each it lacks, a line `skipping
     /// <test>/<backend>: needs <cpu feature>` straight to stderr (past the
@@ -265,10 +253,10 @@ mod tests {
     }
 
     /// Lengths around every padding boundary and random ones up to 4096 bytes,
-    /// four different lengths per call, each split into three parts.
+    /// a different length in each lane of a call, each split into three parts.
     #[test]
-    fn four_lanes_equal_the_sha2_crate() {
-        let engines = engines("four_lanes_equal_the_sha2_crate");
+    fn every_lane_equals_the_sha2_crate() {
+        let engines = engines("every_lane_equals_the_sha2_crate");
         let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
         let mut next = move || {
             seed ^= seed << 13;
@@ -278,22 +266,22 @@ mod tests {
         };
         let mut lengths: Vec<usize> = (0..=3 * BLOCK).collect();
         lengths.extend((0..200).map(|_| (next() % 4097) as usize));
-        for group in lengths.chunks(4) {
-            let messages: Vec<Vec<u8>> = (0..4)
+        for group in lengths.chunks(MAX_LANES) {
+            let messages: Vec<Vec<u8>> = (0..MAX_LANES)
                 .map(|j| {
                     let len = group.get(j).copied().unwrap_or(7);
                     (0..len).map(|_| next() as u8).collect()
                 })
                 .collect();
-            let mut padded = [Padded::new(), Padded::new(), Padded::new(), Padded::new()];
+            let mut padded: [Padded; MAX_LANES] = core::array::from_fn(|_| Padded::new());
             for (p, m) in padded.iter_mut().zip(&messages) {
                 let (head, rest) = m.split_at(m.len().min(32));
                 let (mid, tail) = rest.split_at(rest.len().min(32));
                 p.fill(&[head, mid, tail]);
             }
             for engine in &engines {
-                let digests = engine.digest4([&padded[0], &padded[1], &padded[2], &padded[3]]);
-                for (digest, m) in digests.iter().zip(&messages) {
+                let digests = engine.digests(&padded);
+                for (digest, m) in digests.iter().zip(&messages).take(engine.lanes()) {
                     assert_eq!(
                         digest[..],
                         Sha512::digest(m)[..],
