@@ -180,8 +180,11 @@ macro_rules! define_kernels {
         fn recompute_r(a: Extended4, lanes: &[LaneInput; LANES]) -> (Extended4, [bool; LANES]) {
             let base = base_table();
             let (table, a_small) = multiples_table(a.neg());
-            let mut acc = Extended4::identity();
-            for window in (0..64).rev() {
+            // The top window starts the sum: its entry, doubled four times (k < 2^253,
+            // so S has no digit there).
+            let top = select_cached(&table, lanes.map(|l| l.k_digits[63]));
+            let mut acc = top.to_projective().double_n(4);
+            for window in (0..63).rev() {
                 let mut sum = acc.add_cached_completed(&select_cached(
                     &table,
                     lanes.map(|l| l.k_digits[window]),

@@ -89,7 +89,7 @@ macro_rules! define_points {
 
         /// Projective coordinates (X : Y : Z), enough between two doublings.
         #[derive(Clone, Copy)]
-        struct Projective4 {
+        pub(super) struct Projective4 {
             x: Fe4,
             y: Fe4,
             z: Fe4,
@@ -150,7 +150,7 @@ macro_rules! define_points {
             /// [2^n]self in extended form: T only after the last doubling, the only
             /// one whose result feeds an addition.
             #[target_feature(enable = $features)]
-            fn double_n(self, n: u32) -> Extended4 {
+            pub(super) fn double_n(self, n: u32) -> Extended4 {
                 debug_assert!(n >= 1);
                 let mut p = self;
                 for _ in 1..n {
@@ -335,6 +335,17 @@ macro_rules! define_points {
                     y_minus_x: one,
                     z: one,
                     t2d: Fe4::splat([0; 5]),
+                }
+            }
+
+            /// The same point in projective form, without a product: (Y + X) −
+            /// (Y − X) = 2X and (Y + X) + (Y − X) = 2Y, with 2Z, name the same point.
+            #[target_feature(enable = $features)]
+            pub(super) fn to_projective(self) -> Projective4 {
+                Projective4 {
+                    x: self.y_plus_x.sub(self.y_minus_x),
+                    y: self.y_plus_x.add(self.y_minus_x),
+                    z: self.z.add(self.z),
                 }
             }
 
