@@ -126,6 +126,25 @@ impl Fe4 {
         Fe4(v)
     }
 
+    /// Each lane reduced to its unique representative in [0, p), in radix-2^51
+    /// limbs (one lane at a time, in scalar code).
+    #[target_feature(enable = "avx2")]
+    pub(super) fn canonical_lanes(self) -> [[u64; 5]; LANES] {
+        self.to_lanes().map(super::limbs::canonical)
+    }
+
+    /// Lanes whose value is 0 mod p.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn is_zero_lanes(self) -> [bool; LANES] {
+        self.canonical_lanes().map(|l| l == [0; 5])
+    }
+
+    /// Lanes whose canonical value is odd ("negative" in the ed25519 sense).
+    #[target_feature(enable = "avx2")]
+    pub(super) fn is_negative_lanes(self) -> [bool; LANES] {
+        self.canonical_lanes().map(|l| l[0] & 1 == 1)
+    }
+
     /// The ten limbs of each lane as the backend keeps them.
     #[target_feature(enable = "avx2")]
     pub(super) fn native_lanes(self) -> [Limbs; LANES] {

@@ -1,7 +1,7 @@
 //! Field operations that are the same on every backend, written once on top of
-//! each backend's primitives (`splat`, `to_lanes`, `sub`, `blend`, `mul`,
-//! `square`): reduction to canonical form per lane, comparisons, negation, and
-//! the exponentiation chains for inversion and square roots.
+//! each backend's primitives (`splat`, `sub`, `blend`, `mul`, `square`,
+//! `is_zero_lanes`, and a one-limb `gather_u64`): table lookups, comparison,
+//! negation, and the exponentiation chains for inversion and square roots.
 
 /// Defines the shared `impl Fe4` block for the `Fe4` in scope (a type alias
 /// for the 8-lane `Fe8`), compiled for
@@ -9,24 +9,10 @@
 macro_rules! define_field_common {
     ($features:literal) => {
         impl Fe4 {
-            /// Each lane reduced to its unique representative in [0, p).
-            #[target_feature(enable = $features)]
-            pub(super) fn canonical_lanes(self) -> [[u64; 5]; LANES] {
-                self.to_lanes()
-                    .map($crate::ed25519::engine::limbs::canonical)
-            }
-
             /// Lanes where `self` and `other` are the same element mod p.
             #[target_feature(enable = $features)]
             pub(super) fn eq_lanes(self, other: Self) -> [bool; LANES] {
-                let (a, b) = (self.canonical_lanes(), other.canonical_lanes());
-                core::array::from_fn(|j| a[j] == b[j])
-            }
-
-            /// Lanes whose canonical value is odd ("negative" in the ed25519 sense).
-            #[target_feature(enable = $features)]
-            pub(super) fn is_negative_lanes(self) -> [bool; LANES] {
-                self.canonical_lanes().map(|l| l[0] & 1 == 1)
+                self.sub(other).is_zero_lanes()
             }
 
             /// Lane j of `field(&table[entries[j]])` in lane j: a per-lane lookup in a

@@ -101,7 +101,8 @@ impl Fe4 {
 super::field_ifma_ops::define_ifma_arithmetic!(
     Fe4, __m256i, "avx512ifma,avx512vl,avx512dq,avx2",
     set1: _mm256_set1_epi64x, zero: _mm256_setzero_si256, add: _mm256_add_epi64,
-    sub: _mm256_sub_epi64, and: _mm256_and_si256, srli: _mm256_srli_epi64,
-    slli: _mm256_slli_epi64, mullo: _mm256_mullo_epi64, madd52lo: _mm256_madd52lo_epu64,
-    madd52hi: _mm256_madd52hi_epu64, blend: _mm256_mask_blend_epi64,
+    sub: _mm256_sub_epi64, and: _mm256_and_si256, or: _mm256_or_si256,
+    srli: _mm256_srli_epi64, slli: _mm256_slli_epi64, mullo: _mm256_mullo_epi64,
+    madd52lo: _mm256_madd52lo_epu64, madd52hi: _mm256_madd52hi_epu64,
+    blend: _mm256_mask_blend_epi64, cmpeq: _mm256_cmpeq_epi64_mask,
 );

@@ -102,7 +102,8 @@ impl Fe8 {
 super::field_ifma_ops::define_ifma_arithmetic!(
     Fe8, __m512i, "avx512ifma,avx512f,avx512dq,avx512vl,avx2",
     set1: _mm512_set1_epi64, zero: _mm512_setzero_si512, add: _mm512_add_epi64,
-    sub: _mm512_sub_epi64, and: _mm512_and_si512, srli: _mm512_srli_epi64,
-    slli: _mm512_slli_epi64, mullo: _mm512_mullo_epi64, madd52lo: _mm512_madd52lo_epu64,
-    madd52hi: _mm512_madd52hi_epu64, blend: _mm512_mask_blend_epi64,
+    sub: _mm512_sub_epi64, and: _mm512_and_si512, or: _mm512_or_si512,
+    srli: _mm512_srli_epi64, slli: _mm512_slli_epi64, mullo: _mm512_mullo_epi64,
+    madd52lo: _mm512_madd52lo_epu64, madd52hi: _mm512_madd52hi_epu64,
+    blend: _mm512_mask_blend_epi64, cmpeq: _mm512_cmpeq_epi64_mask,
 );

@@ -12,16 +12,18 @@ pub(super) const FOUR_P: [u64; 5] = [
     4 * ((1 << 51) - 1),
 ];
 
-/// Defines carrying, `add`, `add_unreduced`, `sub`, `blend`, `mul` and
-/// `square` on `$fe` (five vectors of `$vector`, limb i in vector i), compiled
-/// for `$features`, from the width's intrinsics. `blend` takes the caller's
-/// `LANES` and `lane_mask`.
+/// Defines carrying, `add`, `add_unreduced`, `sub`, `blend`, `mul`, `square`
+/// and the canonical form with its tests (`canonical_lanes`, `is_zero_lanes`,
+/// `is_negative_lanes`) on `$fe` (five vectors of `$vector`, limb i in vector
+/// i), compiled for `$features`, from the width's intrinsics. `blend` takes the
+/// caller's `LANES` and `lane_mask`; `cmpeq` gives a lane mask.
 macro_rules! define_ifma_arithmetic {
     (
         $fe:ident, $vector:ty, $features:literal,
         set1: $set1:ident, zero: $zero:ident, add: $add:ident, sub: $sub:ident,
-        and: $and:ident, srli: $srli:ident, slli: $slli:ident, mullo: $mullo:ident,
-        madd52lo: $madd52lo:ident, madd52hi: $madd52hi:ident, blend: $blend:ident $(,)?
+        and: $and:ident, or: $or:ident, srli: $srli:ident, slli: $slli:ident,
+        mullo: $mullo:ident, madd52lo: $madd52lo:ident, madd52hi: $madd52hi:ident,
+        blend: $blend:ident, cmpeq: $cmpeq:ident $(,)?
     ) => {
         impl $fe {
             /// One carry pass over all limbs at once: limb i keeps its low 51 bits and
@@ -82,6 +84,53 @@ macro_rules! define_ifma_arithmetic {
                     *a = $sub($add(*a, $set1(p4 as i64)), b);
                 }
                 Self(v).weak_reduce()
+            }
+
+            /// Each lane reduced to its unique representative in [0, p), all lanes at
+            /// once: one carry pass brings every limb below 2^51 + 2^13 and the value
+            /// below 2p; q = ⌊(v + 19)/2^255⌋, carried through the limbs, is 1 exactly
+            /// where v ≥ p; then v + 19q, carried limb to limb, with bit 255 dropped,
+            /// is v − q·p.
+            #[target_feature(enable = $features)]
+            fn canonical(self) -> Self {
+                let mask = $set1($crate::ed25519::engine::limbs::MASK51 as i64);
+                let nineteen = $set1(19);
+                let mut l = self.weak_reduce().0;
+                let mut q = $srli::<51>($add(l[0], nineteen));
+                for limb in &l[1..] {
+                    q = $srli::<51>($add(*limb, q));
+                }
+                l[0] = $madd52lo(l[0], q, nineteen);
+                for i in 0..4 {
+                    let carry = $srli::<51>(l[i]);
+                    l[i] = $and(l[i], mask);
+                    l[i + 1] = $add(l[i + 1], carry);
+                }
+                l[4] = $and(l[4], mask);
+                Self(l)
+            }
+
+            /// Each lane's canonical value in radix-2^51 limbs.
+            #[target_feature(enable = $features)]
+            pub(super) fn canonical_lanes(self) -> [[u64; 5]; LANES] {
+                self.canonical().to_lanes()
+            }
+
+            /// Lanes whose value is 0 mod p.
+            #[target_feature(enable = $features)]
+            pub(super) fn is_zero_lanes(self) -> [bool; LANES] {
+                let l = self.canonical().0;
+                let any = $or($or($or(l[0], l[1]), $or(l[2], l[3])), l[4]);
+                let zero = $cmpeq(any, $zero());
+                core::array::from_fn(|j| zero >> j & 1 == 1)
+            }
+
+            /// Lanes whose canonical value is odd ("negative" in the ed25519 sense).
+            #[target_feature(enable = $features)]
+            pub(super) fn is_negative_lanes(self) -> [bool; LANES] {
+                let one = $set1(1);
+                let odd = $cmpeq($and(self.canonical().0[0], one), one);
+                core::array::from_fn(|j| odd >> j & 1 == 1)
             }
 
             /// Every limb of every lane is below 2^52, the bound IFMA multiplicands need
@@ -186,3 +235,97 @@ macro_rules! define_ifma_arithmetic {
     };
 }
 pub(super) use define_ifma_arithmetic;
+
+#[cfg(test)]
+mod tests {
+    use crate::ed25519::engine::{
+        field_ifma::Fe4, field_ifma512::Fe8, limbs, limbs::MASK51, EngineKind,
+    };
+
+    /// Limb vectors whose values sit at p, its multiples and neighbours, at the
+    /// largest limbs a multiplicand may have, and at random points.
+    fn cases() -> Vec<[u64; 5]> {
+        let p = [MASK51 - 18, MASK51, MASK51, MASK51, MASK51];
+        let two_p = p.map(|l| 2 * l);
+        let mut cases = vec![[0; 5], p, two_p, [MASK51; 5], [(1 << 52) - 1; 5]];
+        for delta in [1u64, 18, 19, 20] {
+            let mut above = p;
+            above[0] += delta;
+            cases.push(above);
+            let mut below = p;
+            below[0] -= delta;
+            cases.push(below);
+            let mut below_2p = two_p;
+            below_2p[0] -= delta;
+            cases.push(below_2p);
+        }
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..2000 {
+            cases.push(core::array::from_fn(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed % (1 << 52)
+            }));
+        }
+        cases
+    }
+
+    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    fn check_eight(lanes: &[[u64; 5]; 8]) {
+        let fe = Fe8::from_lanes(lanes);
+        let (canonical, zero, negative) = (
+            fe.canonical_lanes(),
+            fe.is_zero_lanes(),
+            fe.is_negative_lanes(),
+        );
+        for (j, lane) in lanes.iter().enumerate() {
+            let expected = limbs::canonical(*lane);
+            assert_eq!(canonical[j], expected, "8 lanes, {lane:?}");
+            assert_eq!(zero[j], expected == [0; 5], "8 lanes, {lane:?}");
+            assert_eq!(negative[j], expected[0] & 1 == 1, "8 lanes, {lane:?}");
+        }
+    }
+
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    fn check_four(lanes: &[[u64; 5]; 4]) {
+        let fe = Fe4::from_lanes(lanes);
+        let (canonical, zero, negative) = (
+            fe.canonical_lanes(),
+            fe.is_zero_lanes(),
+            fe.is_negative_lanes(),
+        );
+        for (j, lane) in lanes.iter().enumerate() {
+            let expected = limbs::canonical(*lane);
+            assert_eq!(canonical[j], expected, "4 lanes, {lane:?}");
+            assert_eq!(zero[j], expected == [0; 5], "4 lanes, {lane:?}");
+            assert_eq!(negative[j], expected[0] & 1 == 1, "4 lanes, {lane:?}");
+        }
+    }
+
+    /// The vector canonical form, zero test and sign agree with the scalar
+    /// reduction on every case, in every lane position.
+    #[test]
+    fn canonical_form_matches_the_scalar_reduction() {
+        if !EngineKind::Ifma.supported() {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping canonical_form_matches_the_scalar_reduction/ifma: needs avx512ifma"
+            );
+            return;
+        }
+        let cases = cases();
+        for shift in 0..8 {
+            for chunk in cases.chunks(8) {
+                let lanes: [[u64; 5]; 8] =
+                    core::array::from_fn(|j| chunk[(j + shift) % chunk.len()]);
+                // Safety: IFMA with VL and DQ (and AVX-512F) was detected above.
+                unsafe {
+                    check_eight(&lanes);
+                    check_four(lanes[..4].try_into().expect("4 of 8"));
+                }
+            }
+        }
+    }
+}
