@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     ed25519::{
-        encoding::is_canonical_point_encoding, prepared::canonical_s, SigError, SigVerdict,
+        encoding::is_canonical_point_encoding, prepared::s_below_l, SigError, SigVerdict,
         SignatureInput,
     },
     rule::Rule,
@@ -62,9 +62,11 @@ impl LanePreparer {
             let k = Scalar::from_bytes_mod_order_wide(&digests[j]);
             lane.k_digits = signed_radix16(&k.to_bytes());
             // A lane with S ≥ L runs with S = 0; its outcome is not used.
-            match canonical_s(input) {
-                Ok(s) => lane.s_digits = signed_radix256(&s.to_bytes()),
-                Err(_) => prepared.s_ok[j] = false,
+            let s = input.s_bytes();
+            if s_below_l(&s) {
+                lane.s_digits = signed_radix256(&s);
+            } else {
+                prepared.s_ok[j] = false;
             }
         }
         prepared
@@ -217,7 +219,7 @@ fn kernel_where_s_below_l<'a>(
 /// allocating, in the common case).
 fn s_not_below_l(inputs: &[SignatureInput<'_>]) -> Vec<usize> {
     (0..inputs.len())
-        .filter(|&i| canonical_s(&inputs[i]).is_err())
+        .filter(|&i| !s_below_l(&inputs[i].s_bytes()))
         .collect()
 }
 
