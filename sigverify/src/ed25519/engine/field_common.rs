@@ -110,36 +110,61 @@ macro_rules! define_field_common {
                 x
             }
 
-            /// (self^(2^250 − 1), self^11): the common head of inversion and the
-            /// square-root exponent.
+            /// Every element squared `n` times, the elements' chains interleaved.
             #[target_feature(enable = $features)]
-            fn pow_2_250_minus_1(self) -> (Self, Self) {
-                let z2 = self.square();
-                let z9 = z2.square_n(2).mul(self);
-                let z11 = z9.mul(z2);
-                let z_5 = z11.square().mul(z9); // 2^5 − 1
-                let z_10 = z_5.square_n(5).mul(z_5);
-                let z_20 = z_10.square_n(10).mul(z_10);
-                let z_40 = z_20.square_n(20).mul(z_20);
-                let z_50 = z_40.square_n(10).mul(z_10);
-                let z_100 = z_50.square_n(50).mul(z_50);
-                let z_200 = z_100.square_n(100).mul(z_100);
-                let z_250 = z_200.square_n(50).mul(z_50);
+            fn square_n_each<const N: usize>(x: [Self; N], n: u32) -> [Self; N] {
+                let mut x = x;
+                for _ in 0..n {
+                    for e in x.iter_mut() {
+                        *e = e.square();
+                    }
+                }
+                x
+            }
+
+            /// Element by element, a · b.
+            #[target_feature(enable = $features)]
+            fn mul_each<const N: usize>(a: [Self; N], b: [Self; N]) -> [Self; N] {
+                let mut a = a;
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x = x.mul(y);
+                }
+                a
+            }
+
+            /// (x^(2^250 − 1), x^11) for every element: the common head of
+            /// inversion and the square-root exponent. The chain is one long
+            /// dependency, so running several elements' chains side by side gives
+            /// the core independent work to overlap.
+            #[target_feature(enable = $features)]
+            fn pow_2_250_minus_1_each<const N: usize>(x: [Self; N]) -> ([Self; N], [Self; N]) {
+                let z2 = Self::square_n_each(x, 1);
+                let z9 = Self::mul_each(Self::square_n_each(z2, 2), x);
+                let z11 = Self::mul_each(z9, z2);
+                let z_5 = Self::mul_each(Self::square_n_each(z11, 1), z9); // 2^5 − 1
+                let z_10 = Self::mul_each(Self::square_n_each(z_5, 5), z_5);
+                let z_20 = Self::mul_each(Self::square_n_each(z_10, 10), z_10);
+                let z_40 = Self::mul_each(Self::square_n_each(z_20, 20), z_20);
+                let z_50 = Self::mul_each(Self::square_n_each(z_40, 10), z_10);
+                let z_100 = Self::mul_each(Self::square_n_each(z_50, 50), z_50);
+                let z_200 = Self::mul_each(Self::square_n_each(z_100, 100), z_100);
+                let z_250 = Self::mul_each(Self::square_n_each(z_200, 50), z_50);
                 (z_250, z11)
             }
 
             /// self^(p − 2): the inverse (0 maps to 0).
             #[target_feature(enable = $features)]
             pub(super) fn invert(self) -> Self {
-                let (z_250, z11) = self.pow_2_250_minus_1();
+                let ([z_250], [z11]) = Self::pow_2_250_minus_1_each([self]);
                 z_250.square_n(5).mul(z11)
             }
 
-            /// self^((p − 5)/8) = self^(2^252 − 3), the exponent of the square root.
+            /// x^((p − 5)/8) = x^(2^252 − 3), the exponent of the square root, for
+            /// every element (their chains interleaved).
             #[target_feature(enable = $features)]
-            pub(super) fn pow_p58(self) -> Self {
-                let (z_250, _) = self.pow_2_250_minus_1();
-                z_250.square_n(2).mul(self)
+            pub(super) fn pow_p58_each<const N: usize>(x: [Self; N]) -> [Self; N] {
+                let (z_250, _) = Self::pow_2_250_minus_1_each(x);
+                Self::mul_each(Self::square_n_each(z_250, 2), x)
             }
         }
     };

@@ -231,11 +231,24 @@ macro_rules! define_kernels {
             // prefix[g] = Z_0 · … · Z_g
             let mut prefix = [one; SHARED_GROUPS];
             let mut product = one;
+            // The public keys first, two groups at a time: a square root is one
+            // long chain of dependent products, and two side by side overlap.
+            let mut decoded = [(Extended4::identity(), [false; LANES]); SHARED_GROUPS];
+            let keys =
+                |g: usize| -> [[u8; 32]; LANES] { core::array::from_fn(|j| groups[g][j].pubkey) };
+            for g in (0..groups.len()).step_by(2) {
+                if g + 1 < groups.len() {
+                    let (first, second) = (keys(g), keys(g + 1));
+                    [decoded[g], decoded[g + 1]] = Extended4::decompress_each([&first, &second]);
+                } else {
+                    decoded[g] = Extended4::decompress(&keys(g));
+                }
+            }
             for (g, group) in groups.iter().enumerate() {
                 let lanes: &[LaneInput; LANES] = group[..LANES]
                     .try_into()
                     .expect("an engine has at most MAX_LANES lanes");
-                let (a, a_valid) = Extended4::decompress(&lanes.map(|l| l.pubkey));
+                let (a, a_valid) = decoded[g];
                 let (acc, a_small) = recompute_r(a, lanes);
                 z_zero[g] = acc.z.eq_lanes(zero);
                 product = product.mul(acc.z.blend(one, z_zero[g]));

@@ -307,21 +307,41 @@ macro_rules! define_points {
             /// unspecified point.
             #[target_feature(enable = $features)]
             pub(super) fn decompress(encodings: &[[u8; 32]; LANES]) -> (Extended4, [bool; LANES]) {
+                let [decoded] = Extended4::decompress_each([encodings]);
+                decoded
+            }
+
+            /// [`decompress`](Self::decompress) for `N` groups of lanes at once, their
+            /// square roots interleaved.
+            #[target_feature(enable = $features)]
+            pub(super) fn decompress_each<const N: usize>(
+                encodings: [&[[u8; 32]; LANES]; N],
+            ) -> [(Extended4, [bool; LANES]); N] {
                 let one = Fe4::splat([1, 0, 0, 0, 0]);
-                let y = Fe4::from_lanes(&encodings.map(|e| limbs::from_bytes(&e)));
-                let yy = y.square();
-                let u = yy.sub(one);
-                let v = yy.mul(Fe4::splat(d_limbs())).add(one);
-                let (x, valid) = sqrt_ratio(u, v);
-                let sign = encodings.map(|e| e[31] >> 7 == 1);
-                let x = x.negate_where(sign);
-                let point = Extended4 {
-                    x,
-                    y,
-                    z: one,
-                    t: x.mul(y),
-                };
-                (point, valid)
+                let d = Fe4::splat(d_limbs());
+                let mut y = [one; N];
+                let mut u = [one; N];
+                let mut v = [one; N];
+                for n in 0..N {
+                    y[n] = Fe4::from_lanes(&encodings[n].map(|e| limbs::from_bytes(&e)));
+                    let yy = y[n].square();
+                    u[n] = yy.sub(one);
+                    v[n] = yy.mul(d).add(one);
+                }
+                let roots = sqrt_ratio_each(u, v);
+                let mut out = [(Extended4::identity(), [false; LANES]); N];
+                for n in 0..N {
+                    let (x, valid) = roots[n];
+                    let x = x.negate_where(encodings[n].map(|e| e[31] >> 7 == 1));
+                    let point = Extended4 {
+                        x,
+                        y: y[n],
+                        z: one,
+                        t: x.mul(y[n]),
+                    };
+                    out[n] = (point, valid);
+                }
+                out
             }
         }
 
@@ -375,24 +395,35 @@ macro_rules! define_points {
 
         /// The non-negative square root of u/v where it exists, as curve25519-dalek's
         /// `sqrt_ratio_i` computes it: r = u·v³·(u·v⁷)^((p−5)/8), fixed up by √−1;
-        /// `true` in the lanes where u/v is a square (u = 0 included).
+        /// `true` in the lanes where u/v is a square (u = 0 included). For `N`
+        /// pairs at once, their exponentiations interleaved.
         #[target_feature(enable = $features)]
-        fn sqrt_ratio(u: Fe4, v: Fe4) -> (Fe4, [bool; LANES]) {
+        fn sqrt_ratio_each<const N: usize>(u: [Fe4; N], v: [Fe4; N]) -> [(Fe4, [bool; LANES]); N] {
             let i = Fe4::splat(sqrt_m1());
-            let v3 = v.square().mul(v);
-            let v7 = v3.square().mul(v);
-            let r = u.mul(v3).mul(u.mul(v7).pow_p58());
-            let check = v.mul(r.square());
-            let minus_u = u.neg();
-            let correct = check.eq_lanes(u);
-            let flipped = check.eq_lanes(minus_u);
-            let flipped_i = check.eq_lanes(minus_u.mul(i));
-            let r = r.blend(
-                r.mul(i),
-                core::array::from_fn(|j| flipped[j] || flipped_i[j]),
-            );
-            let r = r.negate_where(r.is_negative_lanes());
-            (r, core::array::from_fn(|j| correct[j] || flipped[j]))
+            let mut v3 = v;
+            let mut uv7 = v;
+            for n in 0..N {
+                v3[n] = v[n].square().mul(v[n]);
+                uv7[n] = u[n].mul(v3[n].square().mul(v[n]));
+            }
+            let powers = Fe4::pow_p58_each(uv7);
+            let mut out = [(Fe4::splat([0; 5]), [false; LANES]); N];
+            for n in 0..N {
+                let (u, v) = (u[n], v[n]);
+                let r = u.mul(v3[n]).mul(powers[n]);
+                let check = v.mul(r.square());
+                let minus_u = u.neg();
+                let correct = check.eq_lanes(u);
+                let flipped = check.eq_lanes(minus_u);
+                let flipped_i = check.eq_lanes(minus_u.mul(i));
+                let r = r.blend(
+                    r.mul(i),
+                    core::array::from_fn(|j| flipped[j] || flipped_i[j]),
+                );
+                let r = r.negate_where(r.is_negative_lanes());
+                out[n] = (r, core::array::from_fn(|j| correct[j] || flipped[j]));
+            }
+            out
         }
     };
 }
