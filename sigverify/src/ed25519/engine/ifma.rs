@@ -171,7 +171,7 @@ mod profile {
                 ));
             }
         }
-        out.push(("  of which select/transpose/negate", ns_per_sig(t, iters)));
+        out.push(("  of which select (gathers)", ns_per_sig(t, iters)));
 
         let t = Instant::now();
         for _ in 0..iters {
@@ -191,7 +191,7 @@ mod profile {
                 black_box(select_base(black_box(base), lanes.map(|l| l.s_digits[w])));
             }
         }
-        out.push(("  of which select/transpose/negate", ns_per_sig(t, iters)));
+        out.push(("  of which select (gathers)", ns_per_sig(t, iters)));
 
         let t = Instant::now();
         for _ in 0..ITERS {
