@@ -271,36 +271,30 @@ mod tests {
         cases
     }
 
+    /// Compares a backend's canonical limbs, zero test and sign for `lanes`
+    /// with the scalar reduction.
+    fn compare(lanes: &[[u64; 5]], canonical: &[[u64; 5]], zero: &[bool], negative: &[bool]) {
+        for (j, lane) in lanes.iter().enumerate() {
+            let expected = limbs::canonical(*lane);
+            let width = lanes.len();
+            assert_eq!(canonical[j], expected, "{width} lanes, {lane:?}");
+            assert_eq!(zero[j], expected == [0; 5], "{width} lanes, {lane:?}");
+            assert_eq!(negative[j], expected[0] & 1 == 1, "{width} lanes, {lane:?}");
+        }
+    }
+
     #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
     fn check_eight(lanes: &[[u64; 5]; 8]) {
         let fe = Fe8::from_lanes(lanes);
-        let (canonical, zero, negative) = (
-            fe.canonical_lanes(),
-            fe.is_zero_lanes(),
-            fe.is_negative_lanes(),
-        );
-        for (j, lane) in lanes.iter().enumerate() {
-            let expected = limbs::canonical(*lane);
-            assert_eq!(canonical[j], expected, "8 lanes, {lane:?}");
-            assert_eq!(zero[j], expected == [0; 5], "8 lanes, {lane:?}");
-            assert_eq!(negative[j], expected[0] & 1 == 1, "8 lanes, {lane:?}");
-        }
+        let (canonical, zero) = (fe.canonical_lanes(), fe.is_zero_lanes());
+        compare(lanes, &canonical, &zero, &fe.is_negative_lanes());
     }
 
     #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
     fn check_four(lanes: &[[u64; 5]; 4]) {
         let fe = Fe4::from_lanes(lanes);
-        let (canonical, zero, negative) = (
-            fe.canonical_lanes(),
-            fe.is_zero_lanes(),
-            fe.is_negative_lanes(),
-        );
-        for (j, lane) in lanes.iter().enumerate() {
-            let expected = limbs::canonical(*lane);
-            assert_eq!(canonical[j], expected, "4 lanes, {lane:?}");
-            assert_eq!(zero[j], expected == [0; 5], "4 lanes, {lane:?}");
-            assert_eq!(negative[j], expected[0] & 1 == 1, "4 lanes, {lane:?}");
-        }
+        let (canonical, zero) = (fe.canonical_lanes(), fe.is_zero_lanes());
+        compare(lanes, &canonical, &zero, &fe.is_negative_lanes());
     }
 
     /// The vector canonical form, zero test and sign agree with the scalar
