@@ -109,19 +109,15 @@ pub(crate) fn verify_strict(engine: Engine, inputs: &[SignatureInput<'_>], out: 
             }),
         }
     }
-    let lanes = engine.lanes();
-    for group in pending.chunks(lanes) {
-        let encodings = core::array::from_fn(|j| group.get(j).unwrap_or(&group[0]).r);
-        let checks = engine.check_points_group(&encodings);
-        for (reason, check) in group.iter().zip(checks) {
-            out[reason.index] = Err(if !check.valid {
-                SigError::RInvalid
-            } else if check.small_order {
-                SigError::RSmallOrder
-            } else {
-                reason.otherwise
-            });
-        }
+    let encodings: Vec<[u8; 32]> = pending.iter().map(|reason| reason.r).collect();
+    for (reason, check) in pending.iter().zip(engine.check_points(&encodings)) {
+        out[reason.index] = Err(if !check.valid {
+            SigError::RInvalid
+        } else if check.small_order {
+            SigError::RSmallOrder
+        } else {
+            reason.otherwise
+        });
     }
 }
 
@@ -237,20 +233,14 @@ fn others(len: usize, taken: &[usize]) -> Vec<usize> {
         .collect()
 }
 
-/// A's point checks for the inputs at `indices`, a kernel run per group of
-/// lanes.
+/// A's point checks for the inputs at `indices`.
 fn point_checks(
     engine: Engine,
     inputs: &[SignatureInput<'_>],
     indices: &[usize],
 ) -> Vec<PointCheck> {
-    let mut checks = Vec::with_capacity(indices.len());
-    for group in indices.chunks(engine.lanes()) {
-        let encodings =
-            core::array::from_fn(|j| *inputs[*group.get(j).unwrap_or(&group[0])].pubkey);
-        checks.extend_from_slice(&engine.check_points_group(&encodings)[..group.len()]);
-    }
-    checks
+    let encodings: Vec<[u8; 32]> = indices.iter().map(|&i| *inputs[i].pubkey).collect();
+    engine.check_points(&encodings)
 }
 
 enum Judgement {

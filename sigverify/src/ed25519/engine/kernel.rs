@@ -315,15 +315,24 @@ macro_rules! define_kernels {
             })
         }
 
-        /// Decodes four point encodings and tests their order.
+        /// Decodes point encodings and tests their order, `N` groups of lanes at
+        /// once (their square roots interleaved).
         #[target_feature(enable = $features)]
-        pub(super) fn check_points_lanes(encodings: &[[u8; 32]; LANES]) -> [PointCheck; LANES] {
-            let (point, valid) = Extended4::decompress(encodings);
-            let small = point.is_small_order_lanes();
-            core::array::from_fn(|j| PointCheck {
-                valid: valid[j],
-                small_order: valid[j] && small[j],
-            })
+        pub(super) fn check_points_lanes<const N: usize>(
+            encodings: [&[[u8; 32]; LANES]; N],
+        ) -> [[PointCheck; LANES]; N] {
+            let decoded = Extended4::decompress_each(encodings);
+            let mut out = [[PointCheck::default(); LANES]; N];
+            for (out, (point, valid)) in out.iter_mut().zip(decoded) {
+                let small = point.is_small_order_lanes();
+                for (j, check) in out.iter_mut().enumerate() {
+                    *check = PointCheck {
+                        valid: valid[j],
+                        small_order: valid[j] && small[j],
+                    };
+                }
+            }
+            out
         }
     };
 }

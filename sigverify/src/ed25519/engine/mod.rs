@@ -300,22 +300,49 @@ impl Engine {
         out
     }
 
-    /// Decodes the first [`Engine::lanes`] point encodings and tests their order.
-    fn check_points_group(self, encodings: &[[u8; 32]; MAX_LANES]) -> [PointCheck; MAX_LANES] {
-        let mut out = [PointCheck::default(); MAX_LANES];
-        match self.0 {
-            // Safety: the backend's features were detected before `self` was made.
-            EngineKind::Ifma512 => out = unsafe { ifma512::check_points_lanes(encodings) },
-            // Safety: as above.
-            EngineKind::Ifma => {
-                out[..4].copy_from_slice(&unsafe { ifma::check_points_lanes(first4(encodings)) })
-            }
-            // Safety: as above.
-            EngineKind::Avx2 => {
-                out[..4].copy_from_slice(&unsafe { avx2::check_points_lanes(first4(encodings)) })
+    /// Decodes every encoding and tests its order: two groups of
+    /// [`Engine::lanes`] at a time, their square roots interleaved (a square
+    /// root is one long chain of dependent products; two overlap).
+    fn check_points(self, encodings: &[[u8; 32]]) -> Vec<PointCheck> {
+        let lanes = self.lanes();
+        let mut out = Vec::with_capacity(encodings.len());
+        for pair in encodings.chunks(2 * lanes) {
+            let group = |k: usize| -> [[u8; 32]; MAX_LANES] {
+                core::array::from_fn(|j| *pair.get(k * lanes + j).unwrap_or(&pair[0]))
+            };
+            if pair.len() > lanes {
+                let [first, second] = self.check_points_groups([&group(0), &group(1)]);
+                out.extend_from_slice(&first[..lanes]);
+                out.extend_from_slice(&second[..pair.len() - lanes]);
+            } else {
+                let [first] = self.check_points_groups([&group(0)]);
+                out.extend_from_slice(&first[..pair.len()]);
             }
         }
         out
+    }
+
+    /// Decodes the first [`Engine::lanes`] point encodings of each of `N`
+    /// groups and tests their order.
+    fn check_points_groups<const N: usize>(
+        self,
+        encodings: [&[[u8; 32]; MAX_LANES]; N],
+    ) -> [[PointCheck; MAX_LANES]; N] {
+        let widen = |four: [[PointCheck; 4]; N]| {
+            let mut wide = [[PointCheck::default(); MAX_LANES]; N];
+            for (wide, four) in wide.iter_mut().zip(four) {
+                wide[..4].copy_from_slice(&four);
+            }
+            wide
+        };
+        match self.0 {
+            // Safety: the backend's features were detected before `self` was made.
+            EngineKind::Ifma512 => unsafe { ifma512::check_points_lanes(encodings) },
+            // Safety: as above.
+            EngineKind::Ifma => widen(unsafe { ifma::check_points_lanes(encodings.map(first4)) }),
+            // Safety: as above.
+            EngineKind::Avx2 => widen(unsafe { avx2::check_points_lanes(encodings.map(first4)) }),
+        }
     }
 }
 
