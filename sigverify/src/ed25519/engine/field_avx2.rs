@@ -82,7 +82,7 @@ fn sum<const N: usize>(terms: &[__m256i; N]) -> __m256i {
     total
 }
 
-/// One limb as the backend keeps it (ten of radix 2^25.5): the table rows
+/// One element's limbs as the backend keeps them (ten, radix 2^25.5): the table rows
 /// `Fe4::gather_rows` reads.
 pub(super) type Limbs = [u64; 10];
 

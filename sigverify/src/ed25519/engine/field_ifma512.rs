@@ -25,7 +25,7 @@ pub(super) fn lane_mask(lanes: [bool; LANES]) -> __mmask8 {
         .fold(0, |m, (j, &on)| m | (u8::from(on) << j))
 }
 
-/// One limb as the backend keeps it: the table rows `Fe8::gather_rows` reads.
+/// One element's limbs as the backend keeps them: the table rows `Fe8::gather_rows` reads.
 pub(super) type Limbs = [u64; 5];
 
 /// Lane j of the result is the u64 at `base + offsets[j]`: one `vpgatherdq`.

@@ -147,8 +147,6 @@ macro_rules! define_kernels {
         /// Lane j's entry `digits[j]` (−8..=8) of its own multiples.
         #[target_feature(enable = $features)]
         fn select_cached(table: &MultiplesTable, digits: [i8; LANES]) -> Cached4 {
-            // No closures calling vector code here: they would not inherit the
-            // target features (the ones below only name a field).
             let e = digits.map(|d| usize::from(d.wrapping_add(8) as u8));
             Cached4 {
                 y_plus_x: Fe4::gather_lanes(table, |c| &c.y_plus_x, e),
