@@ -124,7 +124,11 @@ impl<'a> Runner<'a> {
         match who {
             Contender::Rampart(kind) => {
                 let engine = Engine::with(kind).expect("available");
-                for (inputs, out) in self.rampart.chunks(BATCH).zip(self.verdicts.chunks_mut(BATCH)) {
+                for (inputs, out) in self
+                    .rampart
+                    .chunks(BATCH)
+                    .zip(self.verdicts.chunks_mut(BATCH))
+                {
                     if self.rule == Rule::Strict {
                         engine.verify_strict(black_box(inputs), out);
                     } else {
@@ -176,6 +180,17 @@ impl<'a> Runner<'a> {
     }
 }
 
+/// The middle value (the mean of the two middle ones for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    match n {
+        0 => f64::NAN,
+        _ if n % 2 == 1 => values[n / 2],
+        _ => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let json = args.iter().any(|a| a == "--json");
@@ -189,8 +204,13 @@ fn main() {
     let rounds = value("--rounds").unwrap_or(15);
     let count = count.div_ceil(BATCH) * BATCH;
 
-    let auto = Engine::detect().expect("this harness needs at least AVX2").kind();
-    let engines: Vec<EngineKind> = Engine::all_available().into_iter().map(|e| e.kind()).collect();
+    let auto = Engine::detect()
+        .expect("this harness needs at least AVX2")
+        .kind();
+    let engines: Vec<EngineKind> = Engine::all_available()
+        .into_iter()
+        .map(|e| e.kind())
+        .collect();
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -202,7 +222,10 @@ fn main() {
         .unwrap_or_default();
     if !json {
         println!(
-            "cpu: {cpu}; rampart auto = {auto}; {count} signatures per workload, batches of {BATCH}, {rounds} rounds"
+            "cpu: {cpu}; rampart auto = {auto}; {count} signatures per workload, batches of {BATCH}, {rounds} rounds; ratios: summed time (median of paired rounds)"
+        );
+        println!(
+            "note: rampart-avx2 here is compiled with this CPU's AVX-512 registers; the shipped AVX2 figure is `rampart bench sigverify --engine avx2`"
         );
     }
 
@@ -217,7 +240,8 @@ fn main() {
             if rule == Rule::Strict {
                 contenders.push(Contender::DalekStrict);
             }
-            let mut total = vec![Duration::ZERO; contenders.len()];
+            // passes[slot][round]: each contender's time in each round.
+            let mut passes = vec![Vec::with_capacity(rounds); contenders.len()];
             // Warm-up: tables built, caches filled.
             for &who in &contenders {
                 runner.pass(who);
@@ -225,23 +249,55 @@ fn main() {
             for round in 0..rounds {
                 for i in 0..contenders.len() {
                     let slot = (i + round) % contenders.len();
-                    total[slot] += runner.pass(contenders[slot]);
+                    let time = runner.pass(contenders[slot]);
+                    passes[slot].push(time);
                 }
             }
-            let rate = |slot: usize| (count * rounds) as f64 / total[slot].as_secs_f64();
-            let simd_slot = contenders.iter().position(|&c| c == Contender::Simd).unwrap();
+            let rate = |slot: usize| {
+                let total: Duration = passes[slot].iter().sum();
+                (count * rounds) as f64 / total.as_secs_f64()
+            };
+            // Rate of `fast` over rate of `slow` round by round (the two passes
+            // ran back to back), median over the rounds: a disturbance that
+            // lands on one pass moves one round, not the figure.
+            let paired = |fast: usize, slow: usize| {
+                median(
+                    passes[fast]
+                        .iter()
+                        .zip(&passes[slow])
+                        .map(|(f, s)| s.as_secs_f64() / f.as_secs_f64())
+                        .collect(),
+                )
+            };
+            let simd_slot = contenders
+                .iter()
+                .position(|&c| c == Contender::Simd)
+                .unwrap();
             let auto_slot = contenders
                 .iter()
                 .position(|&c| c == Contender::Rampart(auto))
                 .unwrap();
             let (differ, rampart_ok, simd_ok) = runner.disagreements(auto);
-            let rates: Vec<(String, f64)> =
-                contenders.iter().enumerate().map(|(s, c)| (c.label(), rate(s))).collect();
-            let ratio = rate(auto_slot) / rate(simd_slot);
-            let dalek = contenders
+            let rates: Vec<(String, f64)> = contenders
                 .iter()
-                .position(|&c| c == Contender::DalekStrict)
-                .map(|s| rate(s));
+                .enumerate()
+                .map(|(s, c)| (c.label(), rate(s)))
+                .collect();
+            let ratio = rate(auto_slot) / rate(simd_slot);
+            let ratio_paired = paired(auto_slot, simd_slot);
+            let dalek_slot = contenders.iter().position(|&c| c == Contender::DalekStrict);
+            // (label, rate, summed-time ratio and paired median over verify_strict)
+            // for every Rampart engine.
+            let over_dalek: Vec<(String, f64, f64)> = dalek_slot
+                .map(|d| {
+                    contenders
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| matches!(c, Contender::Rampart(_)))
+                        .map(|(s, c)| (c.label(), rate(s) / rate(d), paired(s, d)))
+                        .collect()
+                })
+                .unwrap_or_default();
             if json {
                 rows.push(serde_json::json!({
                     "rule": rule.label(),
@@ -251,30 +307,34 @@ fn main() {
                     "rates_per_s": rates.iter().map(|(l, r)| (l.clone(), serde_json::json!(r))).collect::<serde_json::Map<_, _>>(),
                     "rampart_engine": auto.label(),
                     "rampart_over_ed25519_simd": ratio,
-                    "engines_over_verify_strict": dalek.map(|d| rates.iter().filter(|(l, _)| l.starts_with("rampart")).map(|(l, r)| (l.clone(), serde_json::json!(r / d))).collect::<serde_json::Map<_, _>>()),
+                    "rampart_over_ed25519_simd_median_round": ratio_paired,
+                    "engines_over_verify_strict": dalek_slot.map(|_| over_dalek.iter().map(|(l, r, _)| (l.clone(), serde_json::json!(r))).collect::<serde_json::Map<_, _>>()),
+                    "engines_over_verify_strict_median_round": dalek_slot.map(|_| over_dalek.iter().map(|(l, _, m)| (l.clone(), serde_json::json!(m))).collect::<serde_json::Map<_, _>>()),
                     "accepted": {"rampart": rampart_ok, "ed25519_simd": simd_ok},
                     "verdict_disagreements": differ,
                 }));
             } else {
-                let list: Vec<String> =
-                    rates.iter().map(|(l, r)| format!("{l} {:.1} K/s", r / 1e3)).collect();
-                let scale = dalek
-                    .map(|d| {
-                        let per: Vec<String> = rates
-                            .iter()
-                            .filter(|(l, _)| l.starts_with("rampart"))
-                            .map(|(l, r)| format!("{l} {:.2}×", r / d))
-                            .collect();
-                        format!("; ÷ verify_strict: {}", per.join(", "))
-                    })
-                    .unwrap_or_default();
+                let list: Vec<String> = rates
+                    .iter()
+                    .map(|(l, r)| format!("{l} {:.1} K/s", r / 1e3))
+                    .collect();
+                let scale = if over_dalek.is_empty() {
+                    String::new()
+                } else {
+                    let per: Vec<String> = over_dalek
+                        .iter()
+                        .map(|(l, r, m)| format!("{l} {r:.2}× ({m:.2})"))
+                        .collect();
+                    format!("; ÷ verify_strict: {}", per.join(", "))
+                };
                 println!(
-                    "{:<7} {:>4} B {:>3.0}% invalid: {} | rampart÷simd {:.2}{} | accepted {}/{} vs {}, disagreements {}",
+                    "{:<7} {:>4} B {:>3.0}% invalid: {} | rampart÷simd {:.2} ({:.2}){} | accepted {}/{} vs {}, disagreements {}",
                     rule.label(),
                     msg_len,
                     invalid * 100.0,
                     list.join(", "),
                     ratio,
+                    ratio_paired,
                     scale,
                     rampart_ok,
                     count,
