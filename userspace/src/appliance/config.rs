@@ -28,6 +28,10 @@ pub const MAX_IN_FLIGHT: u64 = 1 << 16;
 /// keeps one slot per connection in its window.
 pub const MAX_CONNECTIONS_PER_MINUTE: u64 = 60_000;
 
+/// Largest `ingress.receive_buffer_bytes`: 1 GiB of kernel memory for one
+/// socket is already far past what a line-rate burst needs.
+pub const MAX_RECEIVE_BUFFER: u64 = 1 << 30;
+
 /// The whole configuration.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -182,6 +186,11 @@ impl Config {
                 MAX_CONNECTIONS_PER_MINUTE,
             ),
             ("ingress_threads", self.ingress_threads as u64, MAX_THREADS),
+            (
+                "ingress.receive_buffer_bytes",
+                self.ingress.receive_buffer_bytes as u64,
+                MAX_RECEIVE_BUFFER,
+            ),
             (
                 "pipeline.verify_threads",
                 self.pipeline.verify_threads.unwrap_or(1) as u64,

@@ -17,7 +17,7 @@ use crate::{
         server::{quinn_server_config, IngressConfig},
     },
     quic::{
-        endpoint::{bind, tpu_client_config},
+        endpoint::{bind, on_socket, size_receive_buffer, tpu_client_config, udp_socket},
         identity::Identity,
         tls::peer_pubkey,
     },
@@ -134,7 +134,11 @@ impl TpuSink {
             ..IngressConfig::default()
         };
         let server = quinn_server_config(&config, identity)?;
-        let endpoint = bind(options.listen, Some(server))?;
+        // The validator's socket, sized as the appliance's own: a validator
+        // host raises the same limit.
+        let socket = udp_socket(options.listen)?;
+        size_receive_buffer(&socket, config.receive_buffer_bytes);
+        let endpoint = on_socket(socket, Some(server))?;
         let received = Arc::new(Mutex::new(Vec::new()));
         let (accepting, store) = (endpoint.clone(), received.clone());
         let task = tokio::spawn(async move {
