@@ -283,7 +283,13 @@ impl Fe4 {
     /// fᵢgⱼ sits at bit ⌈25.5i⌉ + ⌈25.5j⌉, which is limb (i + j)'s position
     /// plus one when i and j are both odd (hence the doubled odd limbs of f),
     /// and wraps past limb 9 with a factor 19 (hence 19·g).
+    ///
+    /// Never inlined: the copies LLVM inlined into the kernel's loop, with
+    /// the loop's own values also live on 16 registers, spilled far more
+    /// than this one does out of line (the loop held about 30 of them and
+    /// 2,700 stack stores; this function has about 40).
     #[target_feature(enable = "avx2")]
+    #[inline(never)]
     pub(super) fn mul(self, other: Fe4) -> Fe4 {
         let (f, g) = (self.0, other.0);
         // Plain loops, not closures: a closure would not inherit the target
@@ -422,7 +428,9 @@ impl Fe4 {
 
     /// self², with each cross product computed once and doubled (four times
     /// when both limbs are odd, for the same half-bit as in `mul`).
+    /// Never inlined, as [`Fe4::mul`].
     #[target_feature(enable = "avx2")]
+    #[inline(never)]
     pub(super) fn square(self) -> Fe4 {
         let f = self.0;
         let (mut f2, mut f4, mut f19) = (f, f, f);
