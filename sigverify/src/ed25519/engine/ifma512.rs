@@ -46,6 +46,18 @@ fn keep_where(live: [bool; LANES], old: __m512i, new: __m512i) -> __m512i {
     _mm512_mask_blend_epi64(lane_mask(live), old, new)
 }
 
+/// `x`, through an empty assembly block the compiler cannot see into, so
+/// that it cannot regroup a sum around it (no instruction is emitted).
+#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+fn settled(x: __m512i) -> __m512i {
+    let mut x = x;
+    // SAFETY: an empty template that reads and writes one register.
+    unsafe {
+        core::arch::asm!("/* {x} */", x = inout(zmm_reg) x, options(pure, nomem, nostack, preserves_flags))
+    };
+    x
+}
+
 /// Lane-wise wrapping sum.
 #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
 fn add(a: __m512i, b: __m512i) -> __m512i {
