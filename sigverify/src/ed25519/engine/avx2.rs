@@ -4,7 +4,7 @@
 
 use core::arch::x86_64::*;
 
-use super::field_avx2::{Fe4, Limbs, LANES};
+use super::field_avx2::{Fe4, LaneRows, Limbs, LANES};
 
 super::point::define_points!("avx2");
 super::kernel::define_kernels!("avx2");

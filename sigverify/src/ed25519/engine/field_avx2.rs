@@ -20,6 +20,7 @@ pub(super) struct Fe4(pub(super) [__m256i; 10]);
 pub(super) const LANES: usize = 4;
 
 super::field_common::define_field_common!("avx2");
+super::field_common::define_gathers!("avx2");
 
 /// Width in bits of limb i.
 const fn width(i: usize) -> u32 {
@@ -105,8 +106,11 @@ fn sum<const N: usize>(terms: &[__m256i; N]) -> __m256i {
     total
 }
 
+/// A table entry of four elements, kept as vectors (read with gathers).
+pub(super) type LaneRows = [Fe4; 4];
+
 /// One element's limbs as the backend keeps them (ten, radix 2^25.5): the table rows
-/// `Fe4::gather_rows` reads.
+/// `Fe4::rows_of_three` reads.
 pub(super) type Limbs = [u64; 10];
 
 /// Lane j of the result is the u64 at `base + offsets[j]`: one `vpgatherdq`.
@@ -122,6 +126,25 @@ unsafe fn gather_u64(base: *const u64, offsets: [i32; LANES]) -> __m256i {
 }
 
 impl Fe4 {
+    /// Four elements (a table entry) as [`select_lane_rows`](Self::select_lane_rows) reads them.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn to_lane_rows(elements: [Fe4; 4]) -> LaneRows {
+        elements
+    }
+
+    /// Lane j's entry `entries[j]`: one gather per limb.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn select_lane_rows(table: &[LaneRows], entries: [usize; LANES]) -> [Fe4; 4] {
+        [0, 1, 2, 3].map(|k| Fe4::gather_lanes(table, |row| &row[k], entries))
+    }
+
+    /// Entry `entries[j]` of a table of three-element rows, in lane j: one
+    /// gather per limb.
+    #[target_feature(enable = "avx2")]
+    pub(super) fn rows_of_three(table: &[[Limbs; 3]], entries: [usize; LANES]) -> [Fe4; 3] {
+        [0, 1, 2].map(|k| Fe4::gather_rows(table, |row| &row[k], entries))
+    }
+
     /// The same element in every lane, from radix-2^51 limbs.
     #[target_feature(enable = "avx2")]
     pub(super) fn splat(l: [u64; 5]) -> Fe4 {

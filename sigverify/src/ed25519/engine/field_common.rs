@@ -1,7 +1,8 @@
 //! Field operations that are the same on every backend, written once on top of
 //! each backend's primitives (`splat`, `sub`, `blend`, `mul`, `square`,
-//! `is_zero_lanes`, and a one-limb `gather_u64`): table lookups, comparison,
-//! negation, and the exponentiation chains for inversion and square roots.
+//! `is_zero_lanes`): comparison, negation, and the exponentiation chains for
+//! inversion and square roots; and, for the backends that read their tables
+//! with hardware gathers (a one-limb `gather_u64`), the table lookups.
 
 /// Defines the shared `impl Fe4` block for the `Fe4` in scope (a type alias
 /// for the 8-lane `Fe8`), compiled for
@@ -13,79 +14,6 @@ macro_rules! define_field_common {
             #[target_feature(enable = $features)]
             pub(super) fn eq_lanes(self, other: Self) -> [bool; LANES] {
                 self.sub(other).is_zero_lanes()
-            }
-
-            /// Lane j of `field(&table[entries[j]])` in lane j: a per-lane lookup in a
-            /// table of whole elements, one hardware gather per limb and no
-            /// transposition.
-            #[target_feature(enable = $features)]
-            pub(super) fn gather_lanes<T>(
-                table: &[T],
-                field: impl Fn(&T) -> &Self,
-                entries: [usize; LANES],
-            ) -> Self {
-                Self::gather(
-                    table,
-                    |entry| (field(entry) as *const Self).cast::<u64>(),
-                    entries,
-                    LANES,
-                    1,
-                )
-            }
-
-            /// The element whose limbs are `row(&table[entries[j]])` in lane j: a
-            /// lookup in a table of single elements (in the backend's own limbs)
-            /// that every lane shares.
-            #[target_feature(enable = $features)]
-            pub(super) fn gather_rows<T>(
-                table: &[T],
-                row: impl Fn(&T) -> &Limbs,
-                entries: [usize; LANES],
-            ) -> Self {
-                Self::gather(table, |entry| row(entry).as_ptr(), entries, 1, 0)
-            }
-
-            /// Lane j from entry `entries[j]` of `table`: its limb i is the u64
-            /// `i·limb_step + j·lane_step` places past where `part` points in that
-            /// entry. Every address is checked to lie inside the entry before the
-            /// gathers run.
-            #[target_feature(enable = $features)]
-            fn gather<T>(
-                table: &[T],
-                part: impl Fn(&T) -> *const u64,
-                entries: [usize; LANES],
-                limb_step: usize,
-                lane_step: usize,
-            ) -> Self {
-                let mut out = Self::splat([0; 5]);
-                let entry_size = core::mem::size_of::<T>();
-                let start = table.as_ptr().cast::<u8>();
-                let part_offset = (part(&table[0]) as usize)
-                    .checked_sub(start as usize)
-                    .expect("the part lies inside the entry");
-                let last =
-                    part_offset + 8 * ((out.0.len() - 1) * limb_step + (LANES - 1) * lane_step);
-                assert!(core::mem::align_of::<T>() >= 8 && part_offset % 8 == 0);
-                assert!(last + 8 <= entry_size);
-                assert!(table.len() * entry_size / 8 <= i32::MAX as usize);
-                assert!(entries.iter().all(|&e| e < table.len()));
-                let offsets: [i32; LANES] =
-                    core::array::from_fn(|j| (entries[j] * entry_size / 8 + j * lane_step) as i32);
-                for (i, limb) in out.0.iter_mut().enumerate() {
-                    // SAFETY: lane j reads the u64 at byte
-                    // entries[j]·entry_size + part_offset + 8·(i·limb_step + j·lane_step)
-                    // of the slice: inside entry entries[j] (< table.len()) by the
-                    // assertions above, 8-aligned (T is, so its size is a multiple of 8,
-                    // and so is part_offset), and `start`
-                    // carries the whole slice's provenance.
-                    *limb = unsafe {
-                        gather_u64(
-                            start.add(part_offset + 8 * i * limb_step).cast::<u64>(),
-                            offsets,
-                        )
-                    };
-                }
-                out
             }
 
             /// −self, weakly reduced.
@@ -170,3 +98,87 @@ macro_rules! define_field_common {
     };
 }
 pub(super) use define_field_common;
+
+/// Defines table lookups by hardware gather (one per limb) for the `Fe4` in
+/// scope, compiled for `$features`: the AVX2 and 4-lane IFMA backends. The
+/// 8-lane backend loads each lane's row and transposes in registers instead
+/// (`field_ifma512`): on AMD Zen 5 one `vpgatherdq zmm` occupies ~15 cycles.
+macro_rules! define_gathers {
+    ($features:literal) => {
+        impl Fe4 {
+            /// Lane j of `field(&table[entries[j]])` in lane j: a per-lane lookup in a
+            /// table of whole elements, one hardware gather per limb and no
+            /// transposition.
+            #[target_feature(enable = $features)]
+            pub(super) fn gather_lanes<T>(
+                table: &[T],
+                field: impl Fn(&T) -> &Self,
+                entries: [usize; LANES],
+            ) -> Self {
+                Self::gather(
+                    table,
+                    |entry| (field(entry) as *const Self).cast::<u64>(),
+                    entries,
+                    LANES,
+                    1,
+                )
+            }
+
+            /// The element whose limbs are `row(&table[entries[j]])` in lane j: a
+            /// lookup in a table of single elements (in the backend's own limbs)
+            /// that every lane shares.
+            #[target_feature(enable = $features)]
+            pub(super) fn gather_rows<T>(
+                table: &[T],
+                row: impl Fn(&T) -> &Limbs,
+                entries: [usize; LANES],
+            ) -> Self {
+                Self::gather(table, |entry| row(entry).as_ptr(), entries, 1, 0)
+            }
+
+            /// Lane j from entry `entries[j]` of `table`: its limb i is the u64
+            /// `i·limb_step + j·lane_step` places past where `part` points in that
+            /// entry. Every address is checked to lie inside the entry before the
+            /// gathers run.
+            #[target_feature(enable = $features)]
+            fn gather<T>(
+                table: &[T],
+                part: impl Fn(&T) -> *const u64,
+                entries: [usize; LANES],
+                limb_step: usize,
+                lane_step: usize,
+            ) -> Self {
+                let mut out = Self::splat([0; 5]);
+                let entry_size = core::mem::size_of::<T>();
+                let start = table.as_ptr().cast::<u8>();
+                let part_offset = (part(&table[0]) as usize)
+                    .checked_sub(start as usize)
+                    .expect("the part lies inside the entry");
+                let last =
+                    part_offset + 8 * ((out.0.len() - 1) * limb_step + (LANES - 1) * lane_step);
+                assert!(core::mem::align_of::<T>() >= 8 && part_offset % 8 == 0);
+                assert!(last + 8 <= entry_size);
+                assert!(table.len() * entry_size / 8 <= i32::MAX as usize);
+                assert!(entries.iter().all(|&e| e < table.len()));
+                let offsets: [i32; LANES] =
+                    core::array::from_fn(|j| (entries[j] * entry_size / 8 + j * lane_step) as i32);
+                for (i, limb) in out.0.iter_mut().enumerate() {
+                    // SAFETY: lane j reads the u64 at byte
+                    // entries[j]·entry_size + part_offset + 8·(i·limb_step + j·lane_step)
+                    // of the slice: inside entry entries[j] (< table.len()) by the
+                    // assertions above, 8-aligned (T is, so its size is a multiple of 8,
+                    // and so is part_offset), and `start`
+                    // carries the whole slice's provenance.
+                    *limb = unsafe {
+                        gather_u64(
+                            start.add(part_offset + 8 * i * limb_step).cast::<u64>(),
+                            offsets,
+                        )
+                    };
+                }
+                out
+            }
+        }
+    };
+}
+pub(super) use define_gathers;

@@ -25,23 +25,106 @@ pub(super) fn lane_mask(lanes: [bool; LANES]) -> __mmask8 {
         .fold(0, |m, (j, &on)| m | (u8::from(on) << j))
 }
 
-/// One element's limbs as the backend keeps them: the table rows `Fe8::gather_rows` reads.
+/// A table entry of four elements kept lane by lane: row j is lane j's
+/// twenty limbs ([`Fe8::to_lane_rows`]).
+pub(super) type LaneRows = [[u64; 20]; LANES];
+
+/// One element's limbs as the backend keeps them: the table rows `Fe8::rows_of_three` reads.
 pub(super) type Limbs = [u64; 5];
 
-/// Lane j of the result is the u64 at `base + offsets[j]`: one `vpgatherdq`.
-///
-/// # Safety
-/// Every `base + offsets[j]` must be an 8-aligned readable u64 of one
-/// allocation (`field_common`'s `gather` checks that before it calls).
+/// The 8×8 transpose of 64-bit words: word i of `rows[j]` becomes word j of
+/// vector i. Three rounds of eight shuffles.
 #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
-unsafe fn gather_u64(base: *const u64, offsets: [i32; LANES]) -> __m512i {
-    let o = offsets;
-    let offsets = _mm256_set_epi32(o[7], o[6], o[5], o[4], o[3], o[2], o[1], o[0]);
-    // SAFETY: the caller's contract.
-    unsafe { _mm512_i32gather_epi64::<8>(offsets, base.cast()) }
+fn transpose8(rows: [__m512i; 8]) -> [__m512i; 8] {
+    let r = rows;
+    // Pairs of rows interleaved: even words, then odd words.
+    let t: [__m512i; 8] = core::array::from_fn(|k| {
+        let (a, b) = (r[2 * (k % 4)], r[2 * (k % 4) + 1]);
+        if k < 4 {
+            _mm512_unpacklo_epi64(a, b)
+        } else {
+            _mm512_unpackhi_epi64(a, b)
+        }
+    });
+    // t[0..4] hold words 0, 2, 4, 6 of row pairs (0,1), (2,3), (4,5), (6,7);
+    // t[4..8] the odd words. Gather the 128-bit blocks of equal position.
+    let mut out = [_mm512_setzero_si512(); 8];
+    for (parity, t) in [&t[..4], &t[4..]].into_iter().enumerate() {
+        let low01 = _mm512_shuffle_i64x2::<0b01_00_01_00>(t[0], t[1]);
+        let high01 = _mm512_shuffle_i64x2::<0b11_10_11_10>(t[0], t[1]);
+        let low23 = _mm512_shuffle_i64x2::<0b01_00_01_00>(t[2], t[3]);
+        let high23 = _mm512_shuffle_i64x2::<0b11_10_11_10>(t[2], t[3]);
+        out[parity] = _mm512_shuffle_i64x2::<0b10_00_10_00>(low01, low23);
+        out[2 + parity] = _mm512_shuffle_i64x2::<0b11_01_11_01>(low01, low23);
+        out[4 + parity] = _mm512_shuffle_i64x2::<0b10_00_10_00>(high01, high23);
+        out[6 + parity] = _mm512_shuffle_i64x2::<0b11_01_11_01>(high01, high23);
+    }
+    out
 }
 
 impl Fe8 {
+    /// Entry `entries[j]` of a table of three-element rows, in lane j: each
+    /// lane's row read with two loads and the rows transposed in registers
+    /// (one gather per limb costs far more on AMD Zen 5).
+    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    pub(super) fn rows_of_three(table: &[[Limbs; 3]], entries: [usize; LANES]) -> [Fe8; 3] {
+        let rows = entries.map(|e| table[e].as_flattened());
+        let first = transpose8(rows.map(|row| {
+            // SAFETY: words 0..8 of a 15-word row.
+            unsafe { _mm512_loadu_si512(row.as_ptr().cast()) }
+        }));
+        let second = transpose8(rows.map(|row| {
+            // SAFETY: words 8..15 of a 15-word row; the eighth lane is masked
+            // off, and a masked-off lane is never read.
+            unsafe { _mm512_maskz_loadu_epi64(0x7f, row[8..].as_ptr().cast()) }
+        }));
+        let word = |i: usize| if i < 8 { first[i] } else { second[i - 8] };
+        core::array::from_fn(|k| Fe8(core::array::from_fn(|i| word(5 * k + i))))
+    }
+
+    /// Four elements (a table entry) stored lane by lane, for
+    /// [`select_lane_rows`](Self::select_lane_rows): row j holds lane j's twenty limbs.
+    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    pub(super) fn to_lane_rows(elements: [Fe8; 4]) -> LaneRows {
+        let word = |w: usize| elements[w / 5].0[w % 5];
+        let mut rows = [[0u64; 20]; LANES];
+        for (start, len) in [(0, 8), (8, 8), (16, 4)] {
+            let columns = transpose8(core::array::from_fn(|i| {
+                if i < len {
+                    word(start + i)
+                } else {
+                    _mm512_setzero_si512()
+                }
+            }));
+            for (row, column) in rows.iter_mut().zip(columns) {
+                let mask = ((1u16 << len) - 1) as u8;
+                // SAFETY: `len` words from `start` of a 20-word row (the mask
+                // leaves the others unwritten).
+                unsafe { _mm512_mask_storeu_epi64(row[start..].as_mut_ptr().cast(), mask, column) };
+            }
+        }
+        rows
+    }
+
+    /// Lane j's entry `entries[j]` of its own rows: three loads per lane and
+    /// the rows transposed in registers, where a gather per limb costs far
+    /// more on AMD Zen 5.
+    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    pub(super) fn select_lane_rows(table: &[LaneRows], entries: [usize; LANES]) -> [Fe8; 4] {
+        let rows: [&[u64; 20]; LANES] = core::array::from_fn(|j| &table[entries[j]][j]);
+        let mut words = [_mm512_setzero_si512(); 24];
+        for (start, len) in [(0, 8), (8, 8), (16, 4)] {
+            let mask = ((1u16 << len) - 1) as u8;
+            let columns = transpose8(rows.map(|row| {
+                // SAFETY: `len` words from `start` of a 20-word row; masked-off
+                // words are never read.
+                unsafe { _mm512_maskz_loadu_epi64(mask, row[start..].as_ptr().cast()) }
+            }));
+            words[start..start + 8].copy_from_slice(&columns);
+        }
+        core::array::from_fn(|k| Fe8(core::array::from_fn(|i| words[5 * k + i])))
+    }
+
     /// The same element in every lane.
     #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
     pub(super) fn splat(l: [u64; 5]) -> Fe8 {
@@ -107,3 +190,68 @@ super::field_ifma_ops::define_ifma_arithmetic!(
     madd52lo: _mm512_madd52lo_epu64, madd52hi: _mm512_madd52hi_epu64,
     blend: _mm512_mask_blend_epi64, cmpeq: _mm512_cmpeq_epi64_mask,
 );
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ed25519::engine::EngineKind;
+
+    /// A distinct limb for every (entry, lane, word).
+    fn limb(entry: usize, lane: usize, word: usize) -> u64 {
+        (entry as u64) << 20 | (lane as u64) << 10 | word as u64
+    }
+
+    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    fn check_lookups() {
+        // Per-lane rows: entry e holds, in lane j, the limbs limb(e, j, w).
+        let table: Vec<LaneRows> = (0..17)
+            .map(|e| {
+                let elements: [Fe8; 4] = core::array::from_fn(|k| {
+                    Fe8::from_lanes(&core::array::from_fn(|j| {
+                        core::array::from_fn(|i| limb(e, j, 5 * k + i))
+                    }))
+                });
+                Fe8::to_lane_rows(elements)
+            })
+            .collect();
+        for shift in 0..17 {
+            let entries: [usize; LANES] = core::array::from_fn(|j| (5 * j + shift) % 17);
+            let got = Fe8::select_lane_rows(&table, entries).map(|e| e.to_lanes());
+            for (k, element) in got.iter().enumerate() {
+                for (j, lane) in element.iter().enumerate() {
+                    let want: [u64; 5] = core::array::from_fn(|i| limb(entries[j], j, 5 * k + i));
+                    assert_eq!(*lane, want, "entry {}, lane {j}, element {k}", entries[j]);
+                }
+            }
+        }
+        // Shared rows of three elements: row r holds limb(r, 0, w).
+        let rows: Vec<[Limbs; 3]> = (0..129)
+            .map(|r| core::array::from_fn(|k| core::array::from_fn(|i| limb(r, 0, 5 * k + i))))
+            .collect();
+        for shift in 0..129 {
+            let entries: [usize; LANES] = core::array::from_fn(|j| (37 * j + shift) % 129);
+            let got = Fe8::rows_of_three(&rows, entries).map(|e| e.to_lanes());
+            for (k, element) in got.iter().enumerate() {
+                for (j, lane) in element.iter().enumerate() {
+                    assert_eq!(*lane, rows[entries[j]][k], "row {}, lane {j}", entries[j]);
+                }
+            }
+        }
+    }
+
+    /// Each lane reads its own entry, every word in place, from both kinds
+    /// of table (the loads and the in-register transposes).
+    #[test]
+    fn table_lookups_read_each_lanes_own_entry() {
+        if !EngineKind::Ifma512.supported() {
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipping table_lookups_read_each_lanes_own_entry/ifma512: needs avx512ifma"
+            );
+            return;
+        }
+        // Safety: the backend's features were detected above.
+        unsafe { check_lookups() }
+    }
+}

@@ -4,7 +4,7 @@
 
 use core::arch::x86_64::*;
 
-use super::field_ifma::{lane_mask, Fe4, Limbs, LANES};
+use super::field_ifma::{lane_mask, Fe4, LaneRows, Limbs, LANES};
 
 super::point::define_points!("avx512ifma,avx512vl,avx512dq,avx2");
 super::kernel::define_kernels!("avx512ifma,avx512vl,avx512dq,avx2");

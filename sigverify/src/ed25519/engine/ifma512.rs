@@ -4,7 +4,7 @@
 
 use core::arch::x86_64::*;
 
-use super::field_ifma512::{lane_mask, Fe8 as Fe4, Limbs, LANES};
+use super::field_ifma512::{lane_mask, Fe8 as Fe4, LaneRows, Limbs, LANES};
 
 super::point::define_points!("avx512ifma,avx512f,avx512dq,avx512vl,avx2");
 super::kernel::define_kernels!("avx512ifma,avx512f,avx512dq,avx512vl,avx2");

@@ -77,12 +77,12 @@ macro_rules! define_kernels {
         use $crate::ed25519::engine::MAX_LANES;
 
         /// The affine multiples 0..=128 of the base point B as (y + x, y − x,
-        /// 2d·x·y), in this backend's own limbs, for [`Fe4::gather_rows`].
+        /// 2d·x·y), in this backend's own limbs, for [`Fe4::rows_of_three`].
         type BaseTable = [[Limbs; 3]; BASE_TABLE_LEN];
 
-        /// Every lane's multiples −8..=8 of its own point ([`MULTIPLES`]), for
-        /// [`Fe4::gather_lanes`].
-        type MultiplesTable = [Cached4; MULTIPLES];
+        /// Every lane's multiples −8..=8 of its own point ([`MULTIPLES`]), in the
+        /// backend's own layout, for [`Fe4::select_lane_rows`].
+        type MultiplesTable = [LaneRows; MULTIPLES];
 
         static BASE_TABLE: std::sync::OnceLock<BaseTable> = std::sync::OnceLock::new();
 
@@ -135,11 +135,12 @@ macro_rules! define_kernels {
             let p7 = p6.add_cached(&p_cached);
             let p8 = p4.double();
             let small_order = p8.is_identity_lanes();
-            let mut table = [Cached4::identity(); MULTIPLES];
+            let rows = |c: Cached4| Fe4::to_lane_rows([c.y_plus_x, c.y_minus_x, c.z, c.t2d]);
+            let mut table = [rows(Cached4::identity()); MULTIPLES];
             for (m, point) in [p, p2, p3, p4, p5, p6, p7, p8].into_iter().enumerate() {
                 let cached = point.to_cached();
-                table[9 + m] = cached;
-                table[7 - m] = cached.neg();
+                table[9 + m] = rows(cached);
+                table[7 - m] = rows(cached.neg());
             }
             (table, small_order)
         }
@@ -148,11 +149,12 @@ macro_rules! define_kernels {
         #[target_feature(enable = $features)]
         fn select_cached(table: &MultiplesTable, digits: [i8; LANES]) -> Cached4 {
             let e = digits.map(|d| usize::from(d.wrapping_add(8) as u8));
+            let [y_plus_x, y_minus_x, z, t2d] = Fe4::select_lane_rows(table, e);
             Cached4 {
-                y_plus_x: Fe4::gather_lanes(table, |c| &c.y_plus_x, e),
-                y_minus_x: Fe4::gather_lanes(table, |c| &c.y_minus_x, e),
-                z: Fe4::gather_lanes(table, |c| &c.z, e),
-                t2d: Fe4::gather_lanes(table, |c| &c.t2d, e),
+                y_plus_x,
+                y_minus_x,
+                z,
+                t2d,
             }
         }
 
@@ -160,10 +162,11 @@ macro_rules! define_kernels {
         #[target_feature(enable = $features)]
         fn select_base(table: &BaseTable, digits: [i8; LANES]) -> Affine4 {
             let e = digits.map(|d| usize::from(d.unsigned_abs()));
+            let [y_plus_x, y_minus_x, xy2d] = Fe4::rows_of_three(table, e);
             Affine4 {
-                y_plus_x: Fe4::gather_rows(table, |entry| &entry[0], e),
-                y_minus_x: Fe4::gather_rows(table, |entry| &entry[1], e),
-                xy2d: Fe4::gather_rows(table, |entry| &entry[2], e),
+                y_plus_x,
+                y_minus_x,
+                xy2d,
             }
             .negate_where(digits.map(|d| d < 0))
         }
