@@ -81,6 +81,12 @@ fn splat(word: u64) -> __m256i {
     _mm256_set1_epi64x(word as i64)
 }
 
+/// The sixteen big-endian message words of block `b` of each lane's message.
+#[target_feature(enable = "avx2")]
+fn block_words(lanes: [&Padded; LANES], b: usize) -> [__m256i; 16] {
+    core::array::from_fn(|t| from_words(lanes.map(|lane| lane.word(b, t))))
+}
+
 /// `words[j]` in lane j.
 #[target_feature(enable = "avx2")]
 fn from_words(words: [u64; LANES]) -> __m256i {

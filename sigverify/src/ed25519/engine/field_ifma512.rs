@@ -15,7 +15,7 @@ pub(super) const LANES: usize = 8;
 
 /// The name the shared field, point and kernel code use.
 type Fe4 = Fe8;
-super::field_common::define_field_common!("avx512ifma,avx512f,avx512dq,avx512vl,avx2");
+super::field_common::define_field_common!("avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2");
 
 /// An AVX-512 lane mask: bit j set where `lanes[j]`.
 pub(super) fn lane_mask(lanes: [bool; LANES]) -> __mmask8 {
@@ -34,8 +34,8 @@ pub(super) type Limbs = [u64; 5];
 
 /// The 8×8 transpose of 64-bit words: word i of `rows[j]` becomes word j of
 /// vector i. Three rounds of eight shuffles.
-#[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
-fn transpose8(rows: [__m512i; 8]) -> [__m512i; 8] {
+#[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
+pub(super) fn transpose8(rows: [__m512i; 8]) -> [__m512i; 8] {
     let r = rows;
     // Pairs of rows interleaved: even words, then odd words.
     let t: [__m512i; 8] = core::array::from_fn(|k| {
@@ -66,7 +66,7 @@ impl Fe8 {
     /// Entry `entries[j]` of a table of three-element rows, in lane j: each
     /// lane's row read with two loads and the rows transposed in registers
     /// (one gather per limb costs far more on AMD Zen 5).
-    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
     pub(super) fn rows_of_three(table: &[[Limbs; 3]], entries: [usize; LANES]) -> [Fe8; 3] {
         let rows = entries.map(|e| table[e].as_flattened());
         let first = transpose8(rows.map(|row| {
@@ -84,7 +84,7 @@ impl Fe8 {
 
     /// Four elements (a table entry) stored lane by lane, for
     /// [`select_lane_rows`](Self::select_lane_rows): row j holds lane j's twenty limbs.
-    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
     pub(super) fn to_lane_rows(elements: [Fe8; 4]) -> LaneRows {
         let word = |w: usize| elements[w / 5].0[w % 5];
         let mut rows = [[0u64; 20]; LANES];
@@ -109,7 +109,7 @@ impl Fe8 {
     /// Lane j's entry `entries[j]` of its own rows: three loads per lane and
     /// the rows transposed in registers, where a gather per limb costs far
     /// more on AMD Zen 5.
-    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
     pub(super) fn select_lane_rows(table: &[LaneRows], entries: [usize; LANES]) -> [Fe8; 4] {
         let rows: [&[u64; 20]; LANES] = core::array::from_fn(|j| &table[entries[j]][j]);
         let mut words = [_mm512_setzero_si512(); 24];
@@ -126,7 +126,7 @@ impl Fe8 {
     }
 
     /// The same element in every lane.
-    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
     pub(super) fn splat(l: [u64; 5]) -> Fe8 {
         let mut v = [_mm512_setzero_si512(); 5];
         for (vector, limb) in v.iter_mut().zip(l) {
@@ -136,7 +136,7 @@ impl Fe8 {
     }
 
     /// Element j from `lanes[j]`.
-    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
     pub(super) fn from_lanes(lanes: &[[u64; 5]; LANES]) -> Fe8 {
         // IFMA would silently drop bits 52 and up of a multiplicand.
         debug_assert!(lanes.iter().flatten().all(|&l| l < 1 << 52));
@@ -157,13 +157,13 @@ impl Fe8 {
     }
 
     /// The limbs of each lane as the backend keeps them (here: `to_lanes`).
-    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
     pub(super) fn native_lanes(self) -> [Limbs; LANES] {
         self.to_lanes()
     }
 
     /// The limbs of each lane, as they are (not reduced).
-    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
     pub(super) fn to_lanes(self) -> [[u64; 5]; LANES] {
         let mut out = [[0u64; 5]; LANES];
         for (i, v) in self.0.iter().enumerate() {
@@ -183,7 +183,7 @@ impl Fe8 {
 }
 
 super::field_ifma_ops::define_ifma_arithmetic!(
-    Fe8, __m512i, "avx512ifma,avx512f,avx512dq,avx512vl,avx2",
+    Fe8, __m512i, "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2",
     set1: _mm512_set1_epi64, zero: _mm512_setzero_si512, add: _mm512_add_epi64,
     sub: _mm512_sub_epi64, and: _mm512_and_si512, or: _mm512_or_si512,
     srli: _mm512_srli_epi64, slli: _mm512_slli_epi64, mullo: _mm512_mullo_epi64,
@@ -201,7 +201,7 @@ mod tests {
         (entry as u64) << 20 | (lane as u64) << 10 | word as u64
     }
 
-    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
     fn check_lookups() {
         // Per-lane rows: entry e holds, in lane j, the limbs limb(e, j, w).
         let table: Vec<LaneRows> = (0..17)

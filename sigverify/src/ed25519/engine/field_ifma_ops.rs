@@ -283,7 +283,7 @@ mod tests {
         }
     }
 
-    #[target_feature(enable = "avx512ifma,avx512f,avx512dq,avx512vl,avx2")]
+    #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
     fn check_eight(lanes: &[[u64; 5]; 8]) {
         let fe = Fe8::from_lanes(lanes);
         let (canonical, zero) = (fe.canonical_lanes(), fe.is_zero_lanes());

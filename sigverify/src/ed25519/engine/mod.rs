@@ -83,12 +83,17 @@ impl EngineKind {
     /// Whether this CPU has the instructions the backend uses.
     fn supported(self) -> bool {
         match self {
-            EngineKind::Ifma | EngineKind::Ifma512 => {
+            EngineKind::Ifma => {
                 std::arch::is_x86_feature_detected!("avx512ifma")
                     && std::arch::is_x86_feature_detected!("avx512vl")
                     && std::arch::is_x86_feature_detected!("avx512dq")
                     && std::arch::is_x86_feature_detected!("avx512f")
                     && std::arch::is_x86_feature_detected!("avx2")
+            }
+            // Byte shuffles (BW) for the message words of SHA-512; every CPU
+            // with IFMA so far has BW.
+            EngineKind::Ifma512 => {
+                EngineKind::Ifma.supported() && std::arch::is_x86_feature_detected!("avx512bw")
             }
             EngineKind::Avx2 => std::arch::is_x86_feature_detected!("avx2"),
         }

@@ -139,12 +139,19 @@ impl Padded {
         self.bytes.len() / BLOCK
     }
 
+    /// Block `b` (the last block again past the end).
+    pub(super) fn block(&self, b: usize) -> &[u8; BLOCK] {
+        let b = b.min(self.blocks() - 1);
+        self.bytes[b * BLOCK..(b + 1) * BLOCK]
+            .try_into()
+            .expect("a whole block")
+    }
+
     /// Big-endian word `w` of block `b` (the last block again past the end).
     pub(super) fn word(&self, b: usize, w: usize) -> u64 {
-        let b = b.min(self.blocks() - 1);
-        let at = b * BLOCK + w * 8;
+        let block = self.block(b);
         let mut word = [0u8; 8];
-        word.copy_from_slice(&self.bytes[at..at + 8]);
+        word.copy_from_slice(&block[w * 8..w * 8 + 8]);
         u64::from_be_bytes(word)
     }
 }
@@ -153,8 +160,9 @@ impl Padded {
 /// the backend primitives in scope, on vectors of type `$vector` with one
 /// message per 64-bit lane, compiled for `$features`. Besides the functions
 /// named in the module comment, the backend provides `add` (lane-wise
-/// wrapping sum), `splat`, `from_words` and `to_words` (one word per lane),
-/// and `settled` (its argument unchanged, opaque to the optimizer).
+/// wrapping sum), `splat`, `block_words` (the sixteen message words of block
+/// b, one lane per message) and `to_words` (one word per lane), and `settled`
+/// (its argument unchanged, opaque to the optimizer).
 macro_rules! define_sha512 {
     ($features:literal, $vector:ty) => {
         use $crate::ed25519::engine::sha512::{Padded, IV, K};
@@ -205,10 +213,7 @@ macro_rules! define_sha512 {
             for b in 0..most {
                 // The schedule is computed as the rounds go, sixteen words at a
                 // time in place, so that it overlaps the rounds' chains.
-                let mut w = [splat(0); 16];
-                for (t, slot) in w.iter_mut().enumerate() {
-                    *slot = from_words(lanes.map(|lane| lane.word(b, t)));
-                }
+                let mut w = block_words(lanes, b);
                 let mut v = state;
                 for (i, w) in w.iter().enumerate() {
                     v = round(v, add(*w, splat(K[i])));
