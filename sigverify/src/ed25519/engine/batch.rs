@@ -24,13 +24,6 @@ struct LanePreparer {
     padded: [Padded; MAX_LANES],
 }
 
-/// A group's kernel inputs (the first [`Engine::lanes`] used), and which
-/// lanes had S < L.
-struct PreparedLanes {
-    lanes: [LaneInput; MAX_LANES],
-    s_ok: [bool; MAX_LANES],
-}
-
 impl LanePreparer {
     fn new() -> Self {
         LanePreparer {
@@ -38,25 +31,24 @@ impl LanePreparer {
         }
     }
 
-    /// Prepares `group` (1 to `engine.lanes()` signatures); spare lanes
-    /// repeat the first.
-    fn prepare(&mut self, engine: Engine, group: &[SignatureInput<'_>]) -> PreparedLanes {
-        let lanes = engine.lanes();
+    /// Prepares `group` (1 to `engine.lanes()` signatures) into the first
+    /// `engine.lanes()` of `lanes` (in place: a group's inputs are 1 KiB)
+    /// and returns which lanes had S < L; spare lanes repeat the first.
+    fn prepare(
+        &mut self,
+        engine: Engine,
+        group: &[SignatureInput<'_>],
+        lanes: &mut [LaneInput; MAX_LANES],
+    ) -> [bool; MAX_LANES] {
+        let width = engine.lanes();
         let input = |j: usize| group.get(j).unwrap_or(&group[0]);
-        for (j, message) in self.padded[..lanes].iter_mut().enumerate() {
+        for (j, message) in self.padded[..width].iter_mut().enumerate() {
             let input = input(j);
             message.fill(&[&input.signature[..32], input.pubkey, input.message]);
         }
         let digests = engine.digests(&self.padded);
-        let mut prepared = PreparedLanes {
-            lanes: [LaneInput {
-                pubkey: [0; 32],
-                k_digits: [0; 64],
-                s_digits: [0; 32],
-            }; MAX_LANES],
-            s_ok: [true; MAX_LANES],
-        };
-        for (j, lane) in prepared.lanes[..lanes].iter_mut().enumerate() {
+        let mut s_ok = [true; MAX_LANES];
+        for (j, lane) in lanes[..width].iter_mut().enumerate() {
             let input = input(j);
             lane.pubkey = *input.pubkey;
             let k = Scalar::from_bytes_mod_order_wide(&digests[j]);
@@ -66,10 +58,11 @@ impl LanePreparer {
             if s_below_l(&s) {
                 lane.s_digits = signed_radix256(&s);
             } else {
-                prepared.s_ok[j] = false;
+                lane.s_digits = [0; 32];
+                s_ok[j] = false;
             }
         }
-        prepared
+        s_ok
     }
 }
 
@@ -164,28 +157,38 @@ fn core_blocks<'a>(
     let lanes = engine.lanes();
     let block = lanes * SHARED_GROUPS;
     let mut preparer = LanePreparer::new();
-    let mut prepared: Vec<PreparedLanes> = Vec::with_capacity(SHARED_GROUPS);
-    let mut kernel_in = Vec::with_capacity(SHARED_GROUPS);
+    let empty = LaneInput {
+        pubkey: [0; 32],
+        k_digits: [0; 64],
+        s_digits: [0; 32],
+    };
+    let mut kernel_in = [[empty; MAX_LANES]; SHARED_GROUPS];
+    let mut s_ok = [[true; MAX_LANES]; SHARED_GROUPS];
     let mut outcomes = [[LaneOutcome::default(); MAX_LANES]; SHARED_GROUPS];
     let mut points = [[[[0u64; 5]; 4]; MAX_LANES]; SHARED_GROUPS];
     for (b, inputs) in inputs.chunks(block).enumerate() {
-        prepared.clear();
-        prepared.extend(
-            inputs
-                .chunks(lanes)
-                .map(|group| preparer.prepare(engine, group)),
-        );
-        kernel_in.clear();
-        kernel_in.extend(prepared.iter().map(|p| p.lanes));
-        let groups = prepared.len();
+        let mut groups = 0;
+        for ((group, lanes_in), s_ok) in inputs
+            .chunks(lanes)
+            .zip(kernel_in.iter_mut())
+            .zip(s_ok.iter_mut())
+        {
+            *s_ok = preparer.prepare(engine, group, lanes_in);
+            groups += 1;
+        }
         let kept_points = keep.then_some(&mut points[..groups]);
-        engine.verify_groups(&kernel_in, &mut outcomes[..groups], kept_points);
+        engine.verify_groups(&kernel_in[..groups], &mut outcomes[..groups], kept_points);
         for (j, input) in inputs.iter().enumerate() {
             let (g, lane) = (j / lanes, j % lanes);
             let n = b * block + j;
             let index = kept.map_or(n, |kept| kept[n]);
-            let s_ok = prepared[g].s_ok[lane];
-            each(index, input, &outcomes[g][lane], s_ok, &points[g][lane]);
+            each(
+                index,
+                input,
+                &outcomes[g][lane],
+                s_ok[g][lane],
+                &points[g][lane],
+            );
         }
     }
 }
