@@ -55,10 +55,16 @@ unsafe fn gather_u64(base: *const u64, offsets: [i32; LANES]) -> __m256i {
 }
 
 impl Fe4 {
-    /// Four elements (a table entry) as [`select_lane_rows`](Self::select_lane_rows) reads them.
+    /// A table entry to be written by [`store_lane_rows`](Self::store_lane_rows).
     #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
-    pub(super) fn to_lane_rows(elements: [Fe4; 4]) -> LaneRows {
-        elements
+    pub(super) fn empty_lane_rows() -> LaneRows {
+        [Fe4::splat([0; 5]); 4]
+    }
+
+    /// Stores four elements (a table entry) as [`select_lane_rows`](Self::select_lane_rows) reads them.
+    #[target_feature(enable = "avx512ifma,avx512vl,avx512dq,avx2")]
+    pub(super) fn store_lane_rows(elements: [Fe4; 4], rows: &mut LaneRows) {
+        *rows = elements;
     }
 
     /// Lane j's entry `entries[j]`: one gather per limb.

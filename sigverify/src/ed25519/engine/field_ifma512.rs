@@ -82,12 +82,16 @@ impl Fe8 {
         core::array::from_fn(|k| Fe8(core::array::from_fn(|i| word(5 * k + i))))
     }
 
-    /// Four elements (a table entry) stored lane by lane, for
+    /// A table entry to be written by [`store_lane_rows`](Self::store_lane_rows).
+    pub(super) fn empty_lane_rows() -> LaneRows {
+        [[0; 20]; LANES]
+    }
+
+    /// Stores four elements (a table entry) lane by lane, for
     /// [`select_lane_rows`](Self::select_lane_rows): row j holds lane j's twenty limbs.
     #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
-    pub(super) fn to_lane_rows(elements: [Fe8; 4]) -> LaneRows {
+    pub(super) fn store_lane_rows(elements: [Fe8; 4], rows: &mut LaneRows) {
         let word = |w: usize| elements[w / 5].0[w % 5];
-        let mut rows = [[0u64; 20]; LANES];
         for (start, len) in [(0, 8), (8, 8), (16, 4)] {
             let columns = transpose8(core::array::from_fn(|i| {
                 if i < len {
@@ -103,7 +107,6 @@ impl Fe8 {
                 unsafe { _mm512_mask_storeu_epi64(row[start..].as_mut_ptr().cast(), mask, column) };
             }
         }
-        rows
     }
 
     /// Lane j's entry `entries[j]` of its own rows: three loads per lane and
@@ -211,7 +214,9 @@ mod tests {
                         core::array::from_fn(|i| limb(e, j, 5 * k + i))
                     }))
                 });
-                Fe8::to_lane_rows(elements)
+                let mut rows = Fe8::empty_lane_rows();
+                Fe8::store_lane_rows(elements, &mut rows);
+                rows
             })
             .collect();
         for shift in 0..17 {

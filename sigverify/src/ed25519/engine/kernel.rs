@@ -121,11 +121,12 @@ macro_rules! define_kernels {
             }
         }
 
-        /// Builds every lane's cached multiples −8..=8 of its `p`, and the lanes
-        /// where [8]p is the neutral element: `p` is of small order there, known
-        /// without three more doublings.
+        /// Writes every lane's cached multiples −8..=8 of its `p` into `table`
+        /// (in place: the table is ~22 KB), and returns the lanes where [8]p is
+        /// the neutral element: `p` is of small order there, known without three
+        /// more doublings.
         #[target_feature(enable = $features)]
-        fn multiples_table(p: Extended4) -> (MultiplesTable, [bool; LANES]) {
+        fn fill_multiples(p: Extended4, table: &mut MultiplesTable) -> [bool; LANES] {
             let p_cached = p.to_cached();
             let p2 = p.double();
             let p3 = p2.add_cached(&p_cached);
@@ -135,14 +136,16 @@ macro_rules! define_kernels {
             let p7 = p6.add_cached(&p_cached);
             let p8 = p4.double();
             let small_order = p8.is_identity_lanes();
-            let rows = |c: Cached4| Fe4::to_lane_rows([c.y_plus_x, c.y_minus_x, c.z, c.t2d]);
-            let mut table = [rows(Cached4::identity()); MULTIPLES];
+            let store = |c: Cached4, rows: &mut LaneRows| {
+                Fe4::store_lane_rows([c.y_plus_x, c.y_minus_x, c.z, c.t2d], rows)
+            };
+            store(Cached4::identity(), &mut table[8]);
             for (m, point) in [p, p2, p3, p4, p5, p6, p7, p8].into_iter().enumerate() {
                 let cached = point.to_cached();
-                table[9 + m] = rows(cached);
-                table[7 - m] = rows(cached.neg());
+                store(cached, &mut table[9 + m]);
+                store(cached.neg(), &mut table[7 - m]);
             }
-            (table, small_order)
+            small_order
         }
 
         /// Lane j's entry `digits[j]` (−8..=8) of its own multiples.
@@ -178,9 +181,14 @@ macro_rules! define_kernels {
         /// Also returns the lanes where A is of small order ([8](−A) = 0, read
         /// from the table).
         #[target_feature(enable = $features)]
-        fn recompute_r(a: Extended4, lanes: &[LaneInput; LANES]) -> (Extended4, [bool; LANES]) {
+        fn recompute_r(
+            a: Extended4,
+            lanes: &[LaneInput; LANES],
+            table: &mut MultiplesTable,
+        ) -> (Extended4, [bool; LANES]) {
             let base = base_table();
-            let (table, a_small) = multiples_table(a.neg());
+            let a_small = fill_multiples(a.neg(), table);
+            let table = &*table;
             // The top window starts the sum: its entry, doubled four times (k < 2^253,
             // so S has no digit there).
             let top = select_cached(&table, lanes.map(|l| l.k_digits[63]));
@@ -229,6 +237,8 @@ macro_rules! define_kernels {
             // product (leaving the other groups' lanes exact) and gets 1/Z = 0,
             // as an inversion of its own would give.
             let mut z_zero = [[false; LANES]; SHARED_GROUPS];
+            // Every group's table of −A multiples in turn, in one place.
+            let mut multiples = [Fe4::empty_lane_rows(); MULTIPLES];
             // prefix[g] = Z_0 · … · Z_g
             let mut prefix = [one; SHARED_GROUPS];
             let mut product = one;
@@ -250,7 +260,7 @@ macro_rules! define_kernels {
                     .try_into()
                     .expect("an engine has at most MAX_LANES lanes");
                 let (a, a_valid) = decoded[g];
-                let (acc, a_small) = recompute_r(a, lanes);
+                let (acc, a_small) = recompute_r(a, lanes, &mut multiples);
                 z_zero[g] = acc.z.eq_lanes(zero);
                 product = product.mul(acc.z.blend(one, z_zero[g]));
                 prefix[g] = product;
