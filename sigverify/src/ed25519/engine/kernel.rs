@@ -189,21 +189,23 @@ macro_rules! define_kernels {
             let base = base_table();
             let a_small = fill_multiples(a.neg(), table);
             let table = &*table;
+            // Each lane's digit, read through the reference (`lanes.map` would
+            // copy all of `lanes`, 1 KiB, for every window).
+            let k_digits =
+                |i: usize| -> [i8; LANES] { core::array::from_fn(|j| lanes[j].k_digits[i]) };
+            let s_digits =
+                |i: usize| -> [i8; LANES] { core::array::from_fn(|j| lanes[j].s_digits[i]) };
             // The top window starts the sum: its entry, doubled four times (k < 2^253,
             // so S has no digit there).
-            let top = select_cached(&table, lanes.map(|l| l.k_digits[63]));
+            let top = select_cached(table, k_digits(63));
             let mut acc = top.to_projective().double_n(4);
             for window in (0..63).rev() {
-                let mut sum = acc.add_cached_completed(&select_cached(
-                    &table,
-                    lanes.map(|l| l.k_digits[window]),
-                ));
+                let mut sum = acc.add_cached_completed(&select_cached(table, k_digits(window)));
                 // S's radix-256 digit i weighs 256^i = 16^(2i): every other window.
                 if window % 2 == 0 {
-                    sum = sum.into_extended().add_affine_completed(&select_base(
-                        base,
-                        lanes.map(|l| l.s_digits[window / 2]),
-                    ));
+                    sum = sum
+                        .into_extended()
+                        .add_affine_completed(&select_base(base, s_digits(window / 2)));
                 }
                 // The doublings read no T: the last addition of a window skips it.
                 acc = if window == 0 {
@@ -306,7 +308,7 @@ macro_rules! define_kernels {
             recomputed: &[LanePoint; LANES],
             r: &[[u8; 32]; LANES],
         ) -> [(PointCheck, bool); LANES] {
-            let coord = |c: usize| Fe4::from_lanes(&recomputed.map(|p| p[c]));
+            let coord = |c: usize| Fe4::from_lanes(&core::array::from_fn(|j| recomputed[j][c]));
             let recomputed = Extended4 {
                 x: coord(0),
                 y: coord(1),
