@@ -106,9 +106,6 @@ fn sum<const N: usize>(terms: &[__m256i; N]) -> __m256i {
     total
 }
 
-/// A table entry of four elements, kept as vectors (read with gathers).
-pub(super) type LaneRows = [Fe4; 4];
-
 /// One element's limbs as the backend keeps them (ten, radix 2^25.5): the table rows
 /// `Fe4::rows_of_three` reads.
 pub(super) type Limbs = [u64; 10];
@@ -126,31 +123,6 @@ unsafe fn gather_u64(base: *const u64, offsets: [i32; LANES]) -> __m256i {
 }
 
 impl Fe4 {
-    /// A table entry to be written by [`store_lane_rows`](Self::store_lane_rows).
-    #[target_feature(enable = "avx2")]
-    pub(super) fn empty_lane_rows() -> LaneRows {
-        [Fe4::splat([0; 5]); 4]
-    }
-
-    /// Stores four elements (a table entry) as [`select_lane_rows`](Self::select_lane_rows) reads them.
-    #[target_feature(enable = "avx2")]
-    pub(super) fn store_lane_rows(elements: [Fe4; 4], rows: &mut LaneRows) {
-        *rows = elements;
-    }
-
-    /// Lane j's entry `entries[j]`: one gather per limb.
-    #[target_feature(enable = "avx2")]
-    pub(super) fn select_lane_rows(table: &[LaneRows], entries: [usize; LANES]) -> [Fe4; 4] {
-        [0, 1, 2, 3].map(|k| Fe4::gather_lanes(table, |row| &row[k], entries))
-    }
-
-    /// Entry `entries[j]` of a table of three-element rows, in lane j: one
-    /// gather per limb.
-    #[target_feature(enable = "avx2")]
-    pub(super) fn rows_of_three(table: &[[Limbs; 3]], entries: [usize; LANES]) -> [Fe4; 3] {
-        [0, 1, 2].map(|k| Fe4::gather_rows(table, |row| &row[k], entries))
-    }
-
     /// The same element in every lane, from radix-2^51 limbs.
     #[target_feature(enable = "avx2")]
     pub(super) fn splat(l: [u64; 5]) -> Fe4 {

@@ -100,12 +100,47 @@ macro_rules! define_field_common {
 pub(super) use define_field_common;
 
 /// Defines table lookups by hardware gather (one per limb) for the `Fe4` in
-/// scope, compiled for `$features`: the AVX2 and 4-lane IFMA backends. The
-/// 8-lane backend loads each lane's row and transposes in registers instead
-/// (`field_ifma512`): on AMD Zen 5 one `vpgatherdq zmm` occupies ~15 cycles.
+/// scope, compiled for `$features`: the AVX2 and 4-lane IFMA backends, with
+/// the interface the kernels use (`LaneRows`, `empty_lane_rows`,
+/// `store_lane_rows`, `select_lane_rows`, `rows_of_three`). The 8-lane
+/// backend has the same interface over rows read whole and transposed in
+/// registers instead (`field_ifma512`): on AMD Zen 5 one `vpgatherdq zmm`
+/// occupies ~15 cycles.
 macro_rules! define_gathers {
     ($features:literal) => {
+        /// A table entry of four elements, kept as vectors (read with gathers).
+        pub(super) type LaneRows = [Fe4; 4];
+
         impl Fe4 {
+            /// A table entry to be written by [`store_lane_rows`](Self::store_lane_rows).
+            #[target_feature(enable = $features)]
+            pub(super) fn empty_lane_rows() -> LaneRows {
+                [Fe4::splat([0; 5]); 4]
+            }
+
+            /// Stores four elements (a table entry) as
+            /// [`select_lane_rows`](Self::select_lane_rows) reads them.
+            #[target_feature(enable = $features)]
+            pub(super) fn store_lane_rows(elements: [Fe4; 4], rows: &mut LaneRows) {
+                *rows = elements;
+            }
+
+            /// Lane j's entry `entries[j]`: one gather per limb.
+            #[target_feature(enable = $features)]
+            pub(super) fn select_lane_rows(
+                table: &[LaneRows],
+                entries: [usize; LANES],
+            ) -> [Fe4; 4] {
+                [0, 1, 2, 3].map(|k| Fe4::gather_lanes(table, |row| &row[k], entries))
+            }
+
+            /// Entry `entries[j]` of a table of three-element rows, in lane j: one
+            /// gather per limb.
+            #[target_feature(enable = $features)]
+            pub(super) fn rows_of_three(table: &[[Limbs; 3]], entries: [usize; LANES]) -> [Fe4; 3] {
+                [0, 1, 2].map(|k| Fe4::gather_rows(table, |row| &row[k], entries))
+            }
+
             /// Lane j of `field(&table[entries[j]])` in lane j: a per-lane lookup in a
             /// table of whole elements, one hardware gather per limb and no
             /// transposition.
