@@ -47,7 +47,7 @@ pub(super) enum Route {
 }
 
 /// One phase: a fresh sink (and appliance, on [`Route::Appliance`]); sends
-/// for `window` (at `rate` tx/s if given, else as fast as the connections
+/// for `window` (at `rate` tx/s, evenly spaced, if given, else as fast as the connections
 /// take them), then drains.
 pub(super) fn phase(
     args: &BenchPipelineArgs,
@@ -98,56 +98,22 @@ pub(super) fn phase(
     let started = Instant::now();
     let (client, connections) = runtime.block_on(async {
         let client = TpuClient::new(&client_identity)?;
-        let mut tasks = Vec::new();
         let mut connections = Vec::new();
-        let per_connection_rate = rate.map(|r| r / args.connections.max(1) as f64);
-        for c in 0..args.connections.max(1) {
-            let connection = client.connect(target).await?;
-            connections.push(connection.clone());
-            let (sent, sent_at) = (sent.clone(), sent_at.clone());
-            let wire: Vec<(usize, Vec<u8>)> = wire
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| i % args.connections.max(1) == c)
-                .map(|(i, (bytes, _))| (i, bytes.clone()))
-                .collect();
-            tasks.push(tokio::spawn(async move {
-                let begun = Instant::now();
-                let permits = Arc::new(tokio::sync::Semaphore::new(256));
-                for (n, (index, bytes)) in wire.into_iter().enumerate() {
-                    if begun.elapsed() >= window {
-                        break;
-                    }
-                    if let Some(rate) = per_connection_rate {
-                        let due = begun + Duration::from_secs_f64(n as f64 / rate);
-                        tokio::time::sleep_until(due.into()).await;
-                    }
-                    let Ok(permit) = permits.clone().acquire_owned().await else {
-                        break;
-                    };
-                    let (connection, sent, sent_at) =
-                        (connection.clone(), sent.clone(), sent_at.clone());
-                    tokio::spawn(async move {
-                        let _permit = permit;
-                        let at = Instant::now();
-                        if TpuClient::send(&connection, &bytes).await.is_ok() {
-                            sent.fetch_add(1, Ordering::Relaxed);
-                            if let Ok(mut sent_at) = sent_at.lock() {
-                                sent_at.insert(index, at);
-                            }
-                        }
-                    });
-                }
-                let _ = permits.acquire_many(256).await;
-            }));
+        for _ in 0..args.connections.max(1) {
+            connections.push(client.connect(target).await?);
         }
-        for task in tasks {
-            let _ = task.await;
-        }
-        // Dropping every handle of a connection closes it: the handles are
-        // kept until the drain is over.
         anyhow::Ok((client, connections))
     })?;
+    // Dropping every handle of a connection closes it: the handles are kept
+    // until the drain is over.
+    let stamps = Stamps {
+        sent: sent.clone(),
+        sent_at: sent_at.clone(),
+    };
+    match rate {
+        Some(rate) => send_paced(&runtime, &connections, wire, rate, window, &stamps),
+        None => runtime.block_on(send_flat_out(&connections, wire, window, &stamps)),
+    }
     let sending = started.elapsed();
     let offered = sent.load(Ordering::Relaxed);
     // Drain with the connections open, as a real client keeps them (Agave's
@@ -267,4 +233,111 @@ fn appliance_config(args: &BenchPipelineArgs, dir: &std::path::Path, sink: Socke
     config.pipeline.verify_in_batch_thread = !args.worker_thread;
     config.pipeline.engine = args.engine;
     config
+}
+
+/// Where the client records what it sent: the count, and when each wire
+/// index's stream was started.
+#[derive(Clone)]
+struct Stamps {
+    sent: Arc<AtomicU64>,
+    sent_at: Arc<std::sync::Mutex<HashMap<usize, Instant>>>,
+}
+
+impl Stamps {
+    /// Sends `bytes` (wire index `index`) on `connection` and records it.
+    async fn send(&self, connection: &quinn::Connection, index: usize, bytes: &[u8]) {
+        let at = Instant::now();
+        if TpuClient::send(connection, bytes).await.is_ok() {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut sent_at) = self.sent_at.lock() {
+                sent_at.insert(index, at);
+            }
+        }
+    }
+}
+
+/// Streams in flight per connection at most.
+const IN_FLIGHT_PER_CONNECTION: usize = 256;
+
+/// Starts transaction n at `n / rate` seconds, round robin over the
+/// connections, from this (plain) thread: its sleeps are precise to tens of
+/// microseconds, where the client runtime's timer fires on whole
+/// milliseconds and so sent the load as one burst per millisecond (~30
+/// transactions at a time at half load on 2 vCPUs).
+fn send_paced(
+    runtime: &tokio::runtime::Runtime,
+    connections: &[quinn::Connection],
+    wire: &[(Vec<u8>, bool)],
+    rate: f64,
+    window: Duration,
+    stamps: &Stamps,
+) {
+    let permits = Arc::new(tokio::sync::Semaphore::new(
+        IN_FLIGHT_PER_CONNECTION * connections.len(),
+    ));
+    let begun = Instant::now();
+    for (n, (bytes, _)) in wire.iter().enumerate() {
+        let due = begun + Duration::from_secs_f64(n as f64 / rate);
+        if let Some(ahead) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(ahead);
+        }
+        if begun.elapsed() >= window {
+            break;
+        }
+        let Ok(permit) = runtime.block_on(permits.clone().acquire_owned()) else {
+            break;
+        };
+        let (connection, bytes, stamps) = (
+            connections[n % connections.len()].clone(),
+            bytes.clone(),
+            stamps.clone(),
+        );
+        runtime.spawn(async move {
+            let _permit = permit;
+            stamps.send(&connection, n, &bytes).await;
+        });
+    }
+    let all = (IN_FLIGHT_PER_CONNECTION * connections.len()) as u32;
+    let _ = runtime.block_on(permits.acquire_many(all));
+}
+
+/// Sends as fast as the connections take it: each connection its share of
+/// the wire (index n on connection n mod count), in order.
+async fn send_flat_out(
+    connections: &[quinn::Connection],
+    wire: &[(Vec<u8>, bool)],
+    window: Duration,
+    stamps: &Stamps,
+) {
+    let mut tasks = Vec::new();
+    for (c, connection) in connections.iter().enumerate() {
+        let mine: Vec<(usize, Vec<u8>)> = wire
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % connections.len() == c)
+            .map(|(i, (bytes, _))| (i, bytes.clone()))
+            .collect();
+        let (connection, stamps) = (connection.clone(), stamps.clone());
+        tasks.push(tokio::spawn(async move {
+            let begun = Instant::now();
+            let permits = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT_PER_CONNECTION));
+            for (index, bytes) in mine {
+                if begun.elapsed() >= window {
+                    break;
+                }
+                let Ok(permit) = permits.clone().acquire_owned().await else {
+                    break;
+                };
+                let (connection, stamps) = (connection.clone(), stamps.clone());
+                tokio::spawn(async move {
+                    let _permit = permit;
+                    stamps.send(&connection, index, &bytes).await;
+                });
+            }
+            let _ = permits.acquire_many(IN_FLIGHT_PER_CONNECTION as u32).await;
+        }));
+    }
+    for task in tasks {
+        let _ = task.await;
+    }
 }
