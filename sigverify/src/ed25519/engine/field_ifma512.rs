@@ -26,7 +26,7 @@ pub(super) fn lane_mask(lanes: [bool; LANES]) -> __mmask8 {
 }
 
 /// A table entry of four elements kept lane by lane: row j is lane j's
-/// twenty limbs ([`Fe8::to_lane_rows`]).
+/// twenty limbs ([`Fe8::store_lane_rows`]).
 pub(super) type LaneRows = [[u64; 20]; LANES];
 
 /// One element's limbs as the backend keeps them: the table rows `Fe8::rows_of_three` reads.
@@ -62,24 +62,34 @@ pub(super) fn transpose8(rows: [__m512i; 8]) -> [__m512i; 8] {
     out
 }
 
+/// Word i of `rows[j]` in lane j of vector i, for every word of the rows
+/// (all of one length, at most 24): each lane's row read with masked loads
+/// of eight words and transposed in registers, where one gather per word
+/// costs far more on AMD Zen 5. Vectors past the rows' length are zero.
+#[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
+fn lane_columns(rows: [&[u64]; LANES]) -> [__m512i; 24] {
+    let len = rows[0].len();
+    assert!(len <= 24 && rows.iter().all(|row| row.len() == len));
+    let mut words = [_mm512_setzero_si512(); 24];
+    for start in (0..len).step_by(8) {
+        let mask = ((1u16 << (len - start).min(8)) - 1) as u8;
+        let columns = transpose8(rows.map(|row| {
+            // SAFETY: the mask reads words start.. of `row` only up to its
+            // length; masked-off words are never read.
+            unsafe { _mm512_maskz_loadu_epi64(mask, row[start..].as_ptr().cast()) }
+        }));
+        words[start..start + 8].copy_from_slice(&columns);
+    }
+    words
+}
+
 impl Fe8 {
-    /// Entry `entries[j]` of a table of three-element rows, in lane j: each
-    /// lane's row read with two loads and the rows transposed in registers
-    /// (one gather per limb costs far more on AMD Zen 5).
+    /// Entry `entries[j]` of a table of three-element rows, in lane j (see
+    /// [`lane_columns`]).
     #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
     pub(super) fn rows_of_three(table: &[[Limbs; 3]], entries: [usize; LANES]) -> [Fe8; 3] {
-        let rows = entries.map(|e| table[e].as_flattened());
-        let first = transpose8(rows.map(|row| {
-            // SAFETY: words 0..8 of a 15-word row.
-            unsafe { _mm512_loadu_si512(row.as_ptr().cast()) }
-        }));
-        let second = transpose8(rows.map(|row| {
-            // SAFETY: words 8..15 of a 15-word row; the eighth lane is masked
-            // off, and a masked-off lane is never read.
-            unsafe { _mm512_maskz_loadu_epi64(0x7f, row[8..].as_ptr().cast()) }
-        }));
-        let word = |i: usize| if i < 8 { first[i] } else { second[i - 8] };
-        core::array::from_fn(|k| Fe8(core::array::from_fn(|i| word(5 * k + i))))
+        let words = lane_columns(entries.map(|e| table[e].as_flattened()));
+        core::array::from_fn(|k| Fe8(core::array::from_fn(|i| words[5 * k + i])))
     }
 
     /// A table entry to be written by [`store_lane_rows`](Self::store_lane_rows).
@@ -109,22 +119,10 @@ impl Fe8 {
         }
     }
 
-    /// Lane j's entry `entries[j]` of its own rows: three loads per lane and
-    /// the rows transposed in registers, where a gather per limb costs far
-    /// more on AMD Zen 5.
+    /// Lane j's entry `entries[j]` of its own rows (see [`lane_columns`]).
     #[target_feature(enable = "avx512ifma,avx512f,avx512bw,avx512dq,avx512vl,avx2")]
     pub(super) fn select_lane_rows(table: &[LaneRows], entries: [usize; LANES]) -> [Fe8; 4] {
-        let rows: [&[u64; 20]; LANES] = core::array::from_fn(|j| &table[entries[j]][j]);
-        let mut words = [_mm512_setzero_si512(); 24];
-        for (start, len) in [(0, 8), (8, 8), (16, 4)] {
-            let mask = ((1u16 << len) - 1) as u8;
-            let columns = transpose8(rows.map(|row| {
-                // SAFETY: `len` words from `start` of a 20-word row; masked-off
-                // words are never read.
-                unsafe { _mm512_maskz_loadu_epi64(mask, row[start..].as_ptr().cast()) }
-            }));
-            words[start..start + 8].copy_from_slice(&columns);
-        }
+        let words = lane_columns(core::array::from_fn(|j| &table[entries[j]][j][..]));
         core::array::from_fn(|k| Fe8(core::array::from_fn(|i| words[5 * k + i])))
     }
 
